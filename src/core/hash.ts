@@ -1,0 +1,13 @@
+import { createHash, type Hash } from 'node:crypto';
+
+/**
+ * The content hash used on both sides (local scan, container scan, state, verify). SHA-1 is
+ * used for change detection only, not for security; it is fast and native in Node.
+ */
+export function newHash(): Hash {
+  return createHash('sha1');
+}
+
+export function hashBuffer(buf: Buffer): string {
+  return newHash().update(buf).digest('hex');
+}

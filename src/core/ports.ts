@@ -1,0 +1,170 @@
+/**
+ * The ports: what the session needs from the outside world, as interfaces. The adapters in
+ * `engine/`, `compose/` and `watch/` implement them; `session/` wires them together; tests
+ * may substitute them where the real thing cannot reproduce a case.
+ */
+import type { Tree } from './tree.js';
+
+// ---------------------------------------------------------------------------------------------
+// Engine
+
+/** A container of the compose project, as found by its compose labels. */
+export interface ContainerRef {
+  id: string;
+  /** Container name without the leading '/', e.g. `proj-web-1`. */
+  name: string;
+  service: string;
+  /** `com.docker.compose.container-number`. */
+  number: number;
+  state: string;
+  running: boolean;
+}
+
+/** One entry to write into a container. Paths are absolute container paths. */
+export interface WriteEntry {
+  path: string;
+  kind: 'file' | 'dir' | 'symlink';
+  /** Permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  /** Files: the absolute local path to read the content from at write time. */
+  source?: string;
+  /** Files: in-memory content, used instead of `source` when set. */
+  content?: Buffer;
+  /** Symlinks: the link text. */
+  link?: string;
+}
+
+/** A per-path failure: reported to the user, never thrown. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+export interface WriteResult {
+  /** Entries confirmed written by the container. */
+  written: number;
+  bytes: number;
+  /** Entries not written (local file vanished or unreadable, ...). */
+  problems: Problem[];
+  /** Which transport carried the batch. */
+  via: 'archive' | 'tar-stream';
+  /** The size (bytes) and whole-second mtime each written file has in the container. */
+  stats: Map<string, { size: number; mtime: number }>;
+}
+
+export interface RemoteStat {
+  kind: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  /** Whole seconds since the epoch. */
+  mtime: number;
+  mode: number;
+}
+
+/** What composync learned about a container when it attached. */
+export interface ContainerInfo {
+  workdir: string;
+  /** The container's configured user as numeric ids (root when none is configured). */
+  uid: number;
+  gid: number;
+  /** Which tar the image has, if any. */
+  tar: 'gnu' | 'busybox' | 'none';
+  /** The image has `sh` and `rm`. */
+  shell: boolean;
+}
+
+/**
+ * A channel into one running container. Every write is confirmed by the container before its
+ * promise resolves. Methods reject only on fatal errors (container gone, engine unreachable);
+ * per-path failures are returned as problems.
+ */
+export interface ContainerChannel {
+  readonly container: ContainerRef;
+  readonly info: ContainerInfo;
+  /** Resolve a user and group (names or ids) through the container's /etc/passwd and /etc/group. */
+  resolveOwner(
+    owner?: string | number,
+    group?: string | number,
+  ): Promise<{ uid: number; gid: number }>;
+  /**
+   * Write entries. `via: 'auto'` picks the transport by batch size (measured in the benchmarks):
+   * the archive endpoint for small batches, the exec tar stream for bulk when the image has tar.
+   * Parent directories missing in the container are created.
+   */
+  write(
+    entries: WriteEntry[],
+    opts?: { via?: 'auto' | 'archive' | 'tar-stream' },
+  ): Promise<WriteResult>;
+  /** `rm -rf -- paths` inside the container. Fails with a clear problem when the image has no rm. */
+  remove(paths: string[]): Promise<Problem[]>;
+  /**
+   * Scan a container directory: every entry below it with content hashes for files (same hash
+   * function as the local scan). Returns null when the directory does not exist. Needs no tools
+   * in the image.
+   */
+  scan(dir: string): Promise<Tree | null>;
+  /** Stat absolute container paths; null for missing ones. */
+  stat(paths: string[]): Promise<Map<string, RemoteStat | null>>;
+  /** Close any open exec sessions. */
+  close(): Promise<void>;
+}
+
+export interface EngineEvent {
+  action: 'start' | 'die' | 'destroy' | 'create' | 'restart' | 'stop';
+  containerId: string;
+  service: string;
+  project: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface Engine {
+  /** Verify the engine answers; throws EngineError with a hint when it does not. */
+  ping(): Promise<void>;
+  /** Containers of a project (all states), sorted by service then number. */
+  listContainers(project: string, services?: string[]): Promise<ContainerRef[]>;
+  /** Open a channel into a running container. */
+  attach(container: ContainerRef): Promise<ContainerChannel>;
+  /** Follow the engine's container events for a project until the returned function is called. */
+  events(project: string, onEvent: (e: EngineEvent) => void): Promise<() => void>;
+  restart(containerId: string): Promise<void>;
+  kill(containerId: string, signal: string): Promise<void>;
+  exec(
+    containerId: string,
+    command: string[],
+    opts?: { user?: string; workdir?: string; env?: Record<string, string> },
+  ): Promise<ExecResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// File watcher
+
+export interface WatcherOptions {
+  /** Use polling (filesystems without change events). */
+  poll?: boolean;
+  /** Called with an absolute path that was created, changed or removed (file or directory). */
+  onChange(path: string): void;
+  /** Non-fatal watcher errors (a directory vanished while being added, a watch limit hit). */
+  onError(err: Error): void;
+}
+
+/**
+ * Watches directory trees. Nothing backend-specific leaves it: callers see absolute paths only.
+ * A change below a directory that appears later is reported too (new directories are watched
+ * as they appear, and their contents reported).
+ */
+export interface Watcher {
+  /**
+   * Watch `root` recursively, skipping directories for which `ignored(absPath)` is true.
+   * Resolves when the watches are in place.
+   */
+  add(root: string, ignored: (absPath: string) => boolean): Promise<void>;
+  /** Re-walk a root after its ignore rules changed: watch directories that are no longer ignored. */
+  refresh(root: string): Promise<void>;
+  close(): Promise<void>;
+}
