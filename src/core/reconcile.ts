@@ -1,0 +1,232 @@
+/**
+ * The sync algorithm as pure data in, data out: a three-way decision per path between the
+ * local entry, the container entry and the last-synced entry (Mutagen's reconcile), shaped by
+ * the rule's mode and, for paths the state knows nothing about, its initial-sync strategy
+ * (DevSpace's names). `planSync` applies it to whole trees and returns what to do.
+ */
+import { modeDirection, type InitialSync, type Mode } from './model.js';
+import { isWithin, sameContent, type Entry, type StateEntry, type StateTree, type Tree } from './tree.js';
+
+export type Action = 'none' | 'upload' | 'download' | 'delete-remote' | 'delete-local' | 'conflict';
+
+/** A side's view of a path for the decision: an entry or absent. */
+type Side = Entry | StateEntry | undefined;
+
+/**
+ * Decide one path. `strategy` is given during an initial sync (start, container start, `sync`)
+ * and matters for paths with no last-synced entry, and for the mirror strategies always.
+ */
+export function decide(
+  local: Side,
+  remote: Side,
+  base: Side,
+  mode: Mode,
+  strategy?: InitialSync,
+): Action {
+  if (sameContent(local, remote)) return 'none';
+  const direction = modeDirection(mode);
+  const up = direction !== 'down';
+  const down = direction !== 'up';
+
+  if (strategy === 'mirrorLocal') return local ? 'upload' : 'delete-remote';
+  if (strategy === 'mirrorRemote') return remote ? 'download' : 'delete-local';
+  if (strategy && strategy !== 'disabled' && !base) {
+    return decideUnknownBase(local, remote, strategy, up, down);
+  }
+
+  const localChanged = !sameContent(local, base);
+  const remoteChanged = !sameContent(remote, base);
+  switch (mode) {
+    case 'one-way-replica':
+      return local ? 'upload' : 'delete-remote';
+    case 'one-way-replica-reverse':
+      return remote ? 'download' : 'delete-local';
+    case 'one-way-safe':
+      if (!remoteChanged) return local ? 'upload' : 'delete-remote';
+      if (!remote) return 'upload'; // deleted in the container: restore it (local exists here)
+      if (!local && !base) return 'none'; // container-only: keep
+      return 'conflict';
+    case 'one-way-reverse':
+      if (!localChanged) return remote ? 'download' : 'delete-local';
+      if (!local) return 'download';
+      if (!remote && !base) return 'none'; // local-only: keep
+      return 'conflict';
+    case 'two-way-safe':
+      if (!remoteChanged) return local ? 'upload' : 'delete-remote';
+      if (!localChanged) return remote ? 'download' : 'delete-local';
+      // changed on both sides: a modification wins over a deletion, never both lost
+      if (!local) return 'download';
+      if (!remote) return 'upload';
+      return 'conflict';
+    case 'two-way-resolved':
+      if (!localChanged) return remote ? 'download' : 'delete-local';
+      return local ? 'upload' : 'delete-remote';
+  }
+}
+
+function decideUnknownBase(
+  local: Side,
+  remote: Side,
+  strategy: InitialSync,
+  up: boolean,
+  down: boolean,
+): Action {
+  const both = up && down;
+  const allow = (a: Action): Action =>
+    (a === 'upload' || a === 'delete-remote') && !up
+      ? 'none'
+      : (a === 'download' || a === 'delete-local') && !down
+        ? 'none'
+        : a;
+  if (local && !remote) {
+    if (strategy === 'preferRemote') return both ? 'upload' : 'none';
+    return allow('upload');
+  }
+  if (!local && remote) {
+    if (strategy === 'preferLocal') return both ? 'download' : 'none';
+    return allow('download');
+  }
+  // both exist and differ
+  switch (strategy) {
+    case 'preferLocal':
+      return allow('upload');
+    case 'preferRemote':
+      return allow('download');
+    case 'preferNewest':
+      return mtimeOf(local) >= mtimeOf(remote) ? allow('upload') : allow('download');
+    default:
+      return 'conflict';
+  }
+}
+
+const mtimeOf = (s: Side): number => (!s ? 0 : 'mtimeMs' in s ? s.mtimeMs : s.lMtimeMs);
+
+/** A path left alone on both sides, and why. */
+export interface Conflict {
+  path: string;
+  reason: string;
+}
+
+export interface Plan {
+  /** Paths to write into the container, parents before children. */
+  upload: string[];
+  /** Paths to remove in the container (`rm -rf`), collapsed to the topmost whole directory. */
+  deleteRemote: string[];
+  /** Paths to write locally, parents before children. */
+  download: string[];
+  /** Local paths to remove, collapsed like deleteRemote. */
+  deleteLocal: string[];
+  conflicts: Conflict[];
+  /** Paths equal on both sides: the state records them as synced. */
+  agreed: string[];
+  /** Paths both sides lack: the state forgets them. */
+  gone: string[];
+}
+
+export interface PlanInput {
+  local: Tree;
+  remote: Tree;
+  base: StateTree;
+  mode: Mode;
+  strategy?: InitialSync;
+  /** Paths never uploaded or deleted in the container (uploadExclude). */
+  noUp?: (rel: string) => boolean;
+  /** Paths never downloaded or deleted locally (downloadExclude). */
+  noDown?: (rel: string) => boolean;
+}
+
+const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Plan a reconcile of every path any of the three trees knows. */
+export function planSync(input: PlanInput): Plan {
+  const { local, remote, base, mode, strategy } = input;
+  const keys = new Set<string>([...local.keys(), ...remote.keys(), ...base.keys()]);
+  const decisions = new Map<string, Action>();
+  const plan: Plan = {
+    upload: [],
+    deleteRemote: [],
+    download: [],
+    deleteLocal: [],
+    conflicts: [],
+    agreed: [],
+    gone: [],
+  };
+  for (const p of [...keys].sort(byPath)) {
+    const l = local.get(p);
+    const r = remote.get(p);
+    let action = decide(l, r, base.get(p), mode, strategy);
+    if ((action === 'upload' || action === 'delete-remote') && input.noUp?.(p)) action = 'none';
+    if ((action === 'download' || action === 'delete-local') && input.noDown?.(p)) action = 'none';
+    decisions.set(p, action);
+    if (action === 'none') {
+      if (l && r && sameContent(l, r)) plan.agreed.push(p);
+      else if (!l && !r) plan.gone.push(p);
+    } else if (action === 'conflict') {
+      plan.conflicts.push({ path: p, reason: conflictReason(l, r, base.get(p)) });
+    } else if (action === 'upload') {
+      // a kind change (file ↔ directory ↔ link) needs the old entry removed first
+      if (r && l && r.kind !== l.kind) plan.deleteRemote.push(p);
+      plan.upload.push(p);
+    } else if (action === 'download') {
+      if (r && l && r.kind !== l.kind) plan.deleteLocal.push(p);
+      plan.download.push(p);
+    } else if (action === 'delete-remote') {
+      plan.deleteRemote.push(p);
+    } else {
+      plan.deleteLocal.push(p);
+    }
+  }
+  plan.deleteRemote = collapseDeletes(plan.deleteRemote, remote, decisions, 'delete-remote');
+  plan.deleteLocal = collapseDeletes(plan.deleteLocal, local, decisions, 'delete-local');
+  return plan;
+}
+
+/**
+ * Collapse deletions: a directory whose every descendant on that side is deleted too becomes
+ * one `rm -rf`; a directory with a descendant that stays (a conflict, a container-only file in
+ * a safe mode) is not deleted at all, only its deleted descendants are.
+ */
+function collapseDeletes(
+  paths: string[],
+  side: Tree,
+  decisions: Map<string, Action>,
+  action: Action,
+): string[] {
+  if (paths.length === 0) return paths;
+  const sideKeys = [...side.keys()].sort(byPath);
+  const out: string[] = [];
+  let covering: string | null = null;
+  for (const p of paths) {
+    if (covering !== null && isWithin(p, covering) && p !== covering) continue;
+    const entry = side.get(p);
+    if (entry?.kind === 'dir') {
+      const whole = descendants(sideKeys, p).every((k) => decisions.get(k) === action);
+      if (!whole) continue;
+      covering = p;
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+/** Keys strictly below `dir` in a sorted key list. */
+function descendants(sorted: string[], dir: string): string[] {
+  const prefix = dir + '/';
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: string[] = [];
+  for (let i = lo; i < sorted.length && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
+  return out;
+}
+
+function conflictReason(l: Side, r: Side, b: Side): string {
+  const what = (s: Side, was: Side) =>
+    !s ? 'deleted' : !was ? 'created' : s.kind !== was.kind ? `replaced by a ${s.kind}` : 'modified';
+  if (!b) return `created on both sides with different content`;
+  return `${what(l, b)} locally and ${what(r, b)} in the container since the last sync`;
+}
