@@ -1,4 +1,166 @@
-/** Entry point: parses arguments and owns the process exit code. */
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+/**
+ * The command line: global options before the command, as with `docker compose`. This file
+ * owns the process exit code: every error ends in the one catch below.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_OK, EXIT_USAGE, formatError } from '../errors.js';
+import type { ProjectOptions } from '../core/model.js';
+import { runUp, runWatch } from './cmd-up.js';
+import { runSync } from './cmd-sync.js';
+import { runDown } from './cmd-down.js';
+import { runConfig, runSchema } from './cmd-config.js';
+import { runStatus } from './cmd-status.js';
+import { runLogs } from './cmd-logs.js';
+
+export interface GlobalOptions {
+  file: string[];
+  projectName?: string;
+  projectDirectory?: string;
+  profile: string[];
+  envFile: string[];
+  debug: boolean;
+  color: boolean;
+}
+
+/** What every command receives. */
+export interface CliContext {
+  project: ProjectOptions;
+  debug: boolean;
+  color: boolean;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function contextFrom(g: GlobalOptions): CliContext {
+  const env = process.env;
+  const color = g.color && !env.NO_COLOR && process.stdout.isTTY === true;
+  return {
+    project: {
+      files: g.file,
+      projectName: g.projectName,
+      projectDirectory: g.projectDirectory,
+      profiles: g.profile,
+      envFiles: g.envFile,
+      cwd: process.cwd(),
+      env,
+    },
+    debug: g.debug,
+    color,
+    out: (l) => process.stdout.write(l + '\n'),
+    err: (l) => process.stderr.write(l + '\n'),
+  };
+}
+
+function buildProgram(run: (p: Promise<number>) => void): Command {
+  const program = new Command('composync')
+    .description(
+      'Fast, safe file sync into Docker Compose services (x-sync and develop.watch rules)',
+    )
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .option('-f, --file <path>', 'compose file (repeatable)', collect, [])
+    .option('-p, --project-name <name>', 'project name')
+    .option('--project-directory <dir>', 'project directory')
+    .option('--profile <name>', 'profile to enable (repeatable)', collect, [])
+    .option('--env-file <path>', 'environment file (repeatable)', collect, [])
+    .option('--debug', 'stack traces and engine calls', false)
+    .option('--no-color', 'no colours in the output');
+
+  const ctx = () => contextFrom(program.opts<GlobalOptions>());
+
+  program
+    .command('up')
+    .description('start the services, wait until they run, sync, and optionally keep watching')
+    .argument('[service...]', 'services (default: all)')
+    .option('--watch', 'keep watching, syncing and triggering until interrupted')
+    .option('--build', 'build images before starting')
+    .option('--wait', 'wait until services are healthy')
+    .option('--no-logs', 'with --watch: do not stream service logs')
+    .option('--no-initial-sync', 'skip the initial sync')
+    .option('--poll', 'poll the file system instead of using change events')
+    .action((services: string[], o) => run(runUp(ctx(), services, o)));
+
+  program
+    .command('watch')
+    .description('watch and sync a stack that is already up')
+    .argument('[service...]', 'services (default: all)')
+    .option('--no-logs', 'do not stream service logs')
+    .option('--no-initial-sync', 'skip the initial sync')
+    .option('--poll', 'poll the file system instead of using change events')
+    .action((services: string[], o) => run(runWatch(ctx(), services, { ...o, logs: o.logs })));
+
+  program
+    .command('sync')
+    .description('one reconcile of every rule with its initial-sync strategy, then exit')
+    .argument('[service...]', 'services (default: all)')
+    .option('--dry-run', 'print the plan per path and change nothing')
+    .action((services: string[], o) => run(runSync(ctx(), services, o)));
+
+  program
+    .command('down')
+    .description('stop any watcher of the project, then docker compose down')
+    .option('-v, --volumes', 'remove named volumes too')
+    .action((o) => run(runDown(ctx(), o)));
+
+  program
+    .command('status')
+    .description('per service and rule: state, last sync, files moved, conflicts, problems')
+    .option('--json', 'machine-readable output')
+    .action((o) => run(runStatus(ctx(), o)));
+
+  program
+    .command('logs')
+    .description('`logs sync`: the sync event log; `logs [SERVICE...]`: service logs via compose')
+    .argument('[service...]', '`sync`, or services')
+    .option('-f, --follow', 'follow')
+    .option('--json', 'with `sync`: raw JSON lines')
+    .option('--since <duration>', 'with `sync`: only events newer than this (e.g. 10m, 1h)')
+    .action((services: string[], o) => run(runLogs(ctx(), services, o)));
+
+  program
+    .command('config')
+    .description('validate and print the resolved sync model')
+    .option('--json', 'machine-readable output')
+    .action((o) => run(runConfig(ctx(), o)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of x-sync (for editors)')
+    .action(() => run(runSchema(ctx())));
+
+  return program;
+}
+
+/** Parse and run; resolves to the exit code (never throws). */
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | null = null;
+  const program = buildProgram((p) => {
+    pending = p;
+  });
+  program.exitOverride();
+  let debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    debug = program.opts<GlobalOptions>().debug;
+    if (!pending) {
+      if (argv.length === 0) {
+        program.outputHelp();
+        return EXIT_USAGE;
+      }
+      return EXIT_OK;
+    }
+    return await pending;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+        return EXIT_OK;
+      if (err.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE; // commander already printed the message and the help hint
+    }
+    const { text, exitCode } = formatError(err, debug);
+    process.stderr.write(text + '\n');
+    return exitCode;
+  }
 }

@@ -1,0 +1,230 @@
+/**
+ * The local side of a rule: scanning its source tree into entries with content hashes, and
+ * reading the current state of just the paths a watch batch touched. Files whose size and
+ * mtime match the last-synced state keep their recorded hash instead of being read again.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { newHash } from '../core/hash.js';
+import type { Problem } from '../core/ports.js';
+import { isWithin, type Entry, type StateTree, type Tree } from '../core/tree.js';
+
+/** What the local side needs to know about which paths belong to a rule. */
+export interface LocalFilter {
+  /** Not part of the rule at all (excluded for both directions, or outside include/glob). */
+  excluded(rel: string, isDir: boolean): boolean;
+  /** The directory and everything below it can be skipped. */
+  canSkipDir(rel: string): boolean;
+  symlinks: 'preserve' | 'ignore';
+}
+
+const HASH_CONCURRENCY = 16;
+
+export async function hashFile(path: string): Promise<string> {
+  const h = newHash();
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function entryFromStats(st: Stats): Entry | null {
+  const mode = st.mode & 0o7777;
+  if (st.isFile()) return { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, mode };
+  if (st.isDirectory()) return { kind: 'dir', size: 0, mtimeMs: st.mtimeMs, mode };
+  if (st.isSymbolicLink()) return { kind: 'symlink', size: 0, mtimeMs: st.mtimeMs, mode };
+  return null; // sockets, fifos, devices are never synced
+}
+
+const joinRel = (dir: string, name: string) => (dir === '' ? name : `${dir}/${name}`);
+
+/** Run async jobs with bounded concurrency. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Fill in hashes and link texts. An entry whose file vanished or cannot be read is dropped
+ * from the tree and reported as a problem.
+ */
+async function complete(
+  root: string,
+  tree: Tree,
+  base: StateTree,
+  problems: Problem[],
+  rels: string[],
+): Promise<void> {
+  await pool(rels, HASH_CONCURRENCY, async (rel) => {
+    const e = tree.get(rel)!;
+    const abs = join(root, rel);
+    try {
+      if (e.kind === 'symlink') {
+        e.link = await readlink(abs);
+      } else if (e.kind === 'file') {
+        const b = base.get(rel);
+        if (b && b.kind === 'file' && b.lSize === e.size && b.lMtimeMs === e.mtimeMs && b.hash) {
+          e.hash = b.hash;
+        } else {
+          e.hash = await hashFile(abs);
+        }
+      }
+    } catch (err) {
+      tree.delete(rel);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') problems.push({ path: rel, message: describeFsError(err) });
+    }
+  });
+}
+
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EACCES' || e.code === 'EPERM')
+    return 'cannot read the local file (permission denied): fix its permissions';
+  if (e.code === 'ENOENT') return 'the local file disappeared';
+  return e.message ?? String(err);
+}
+
+/**
+ * Scan a whole rule source. Returns the tree and per-path problems (unreadable files, names
+ * that differ only in case).
+ */
+export async function scanLocal(
+  root: string,
+  filter: LocalFilter,
+  base: StateTree,
+): Promise<{ tree: Tree; problems: Problem[] }> {
+  const tree: Tree = new Map();
+  const problems: Problem[] = [];
+  const toComplete: string[] = [];
+  const walk = async (dirRel: string): Promise<void> => {
+    let dirents;
+    try {
+      dirents = await readdir(join(root, dirRel), { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        problems.push({ path: dirRel || '.', message: describeFsError(err) });
+      return;
+    }
+    checkCase(
+      dirRel,
+      dirents.map((d) => d.name),
+      problems,
+    );
+    const subdirs: string[] = [];
+    await pool(dirents, HASH_CONCURRENCY, async (d) => {
+      const rel = joinRel(dirRel, d.name);
+      const isDir = d.isDirectory();
+      if (isDir && filter.canSkipDir(rel)) return;
+      const excluded = filter.excluded(rel, isDir);
+      if (isDir) {
+        if (!excluded) {
+          const st = await lstat(join(root, rel)).catch(() => null);
+          const e = st && entryFromStats(st);
+          if (e) tree.set(rel, e);
+        }
+        subdirs.push(rel);
+        return;
+      }
+      if (excluded) return;
+      if (d.isSymbolicLink() && filter.symlinks === 'ignore') return;
+      const st = await lstat(join(root, rel)).catch(() => null);
+      const e = st && entryFromStats(st);
+      if (!e || e.kind === 'dir') return;
+      tree.set(rel, e);
+      toComplete.push(rel);
+    });
+    for (const s of subdirs.sort()) await walk(s);
+  };
+  await walk('');
+  await complete(root, tree, base, problems, toComplete);
+  return { tree, problems };
+}
+
+/** Names in one directory that differ only in case cannot coexist on every system: a problem. */
+function checkCase(dirRel: string, names: string[], problems: Problem[]): void {
+  if (names.length < 2) return;
+  const seen = new Map<string, string>();
+  for (const n of names) {
+    const k = n.toLowerCase();
+    const other = seen.get(k);
+    if (other !== undefined && other !== n) {
+      problems.push({
+        path: joinRel(dirRel, n),
+        message: `differs only in case from "${joinRel(dirRel, other)}"; both are synced as they are, rename one to avoid a clash on case-insensitive systems`,
+      });
+    } else seen.set(k, n);
+  }
+}
+
+/**
+ * Read the current local state of the paths a watch batch touched, restricted to them: each
+ * changed path, and everything below a changed directory that is new to the state (its
+ * contents may have arrived before any event for them). Returns the subtree and the set of
+ * paths the batch covers, for which absence means deletion.
+ */
+export async function readLocalPaths(
+  root: string,
+  filter: LocalFilter,
+  base: StateTree,
+  changed: Iterable<string>,
+): Promise<{ tree: Tree; covered: Set<string>; problems: Problem[] }> {
+  const tree: Tree = new Map();
+  const covered = new Set<string>();
+  const problems: Problem[] = [];
+  const toComplete: string[] = [];
+  // every path the state had at or below `rel` that the rule still covers
+  const coverBelow = (rel: string) => {
+    for (const [k, b] of base) {
+      if (isWithin(k, rel) && !filter.excluded(k, b.kind === 'dir')) covered.add(k);
+    }
+  };
+  const visit = async (rel: string, deep: boolean): Promise<void> => {
+    let st: Stats | null;
+    try {
+      st = await lstat(join(root, rel));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        problems.push({ path: rel, message: describeFsError(err) });
+      st = null;
+    }
+    const e = st && entryFromStats(st);
+    if (!e) {
+      coverBelow(rel); // gone, with everything below it
+      return;
+    }
+    const isDir = e.kind === 'dir';
+    if (isDir && filter.canSkipDir(rel)) return;
+    if (e.kind === 'symlink' && filter.symlinks === 'ignore') return;
+    if (!filter.excluded(rel, isDir)) {
+      covered.add(rel);
+      tree.set(rel, e);
+      if (!isDir) toComplete.push(rel);
+    }
+    const wasDir = base.get(rel)?.kind === 'dir';
+    if (isDir) {
+      if (!wasDir || deep) {
+        // a new directory: take in its whole content (it may have arrived before any event
+        // for it), and let what the state had below it count as gone unless seen again
+        coverBelow(rel);
+        let names: string[] = [];
+        try {
+          names = await readdir(join(root, rel));
+        } catch {
+          names = [];
+        }
+        for (const n of names) await visit(joinRel(rel, n), true);
+      }
+    } else if (wasDir) {
+      coverBelow(rel); // a directory replaced by a file or link: its old content is gone
+    }
+  };
+  for (const rel of changed) if (rel !== '') await visit(rel, false);
+  await complete(root, tree, base, problems, toComplete);
+  return { tree, covered, problems };
+}

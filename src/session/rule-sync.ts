@@ -1,0 +1,384 @@
+/**
+ * One sync rule bound to one container: initial reconcile and watch batches. Reads both sides,
+ * asks the pure planner what to do, applies it through the container channel, and records the
+ * agreed state. Per-path failures come back as data in the report; only a lost container or
+ * engine rejects.
+ */
+import { join } from 'node:path';
+import { isInside, fromContainerRel, resolveTarget, toContainerPath } from '../core/paths.js';
+import { planSync, type Conflict, type Plan } from '../core/reconcile.js';
+import type { SyncModel, SyncRule } from '../core/model.js';
+import type { ContainerChannel, Problem, WriteEntry } from '../core/ports.js';
+import { isWithin, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
+import { readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
+import { loadState, saveState, type RuleState } from './state-store.js';
+import { paths as files } from './files.js';
+
+/** Filter of a rule, by direction (implemented by core/ignore's PathFilter). */
+export interface RuleFilter {
+  excluded(rel: string, isDir: boolean, direction: 'up' | 'down'): boolean;
+  canSkipDir(rel: string): boolean;
+}
+
+export interface SyncReport {
+  rule: string;
+  container: string;
+  /** Entries written into the container. */
+  uploaded: number;
+  bytes: number;
+  /** Container paths removed. */
+  deleted: number;
+  conflicts: Conflict[];
+  problems: Problem[];
+  ms: number;
+  via?: 'archive' | 'tar-stream';
+  /** Container paths written or deleted (for exec triggers). */
+  changedPaths: string[];
+  plan: Plan;
+}
+
+/** A batch above this many paths reads the container side with one scan instead of stats. */
+const STAT_LIMIT = 128;
+
+export class RuleSync {
+  readonly targetAbs: string;
+  private state: RuleState = { tree: new Map(), conflicts: [] };
+  private owner = { uid: 0, gid: 0 };
+  private readonly statePath: string;
+
+  constructor(
+    readonly rule: SyncRule,
+    readonly channel: ContainerChannel,
+    readonly model: SyncModel,
+    readonly filter: RuleFilter,
+  ) {
+    this.targetAbs = resolveTarget(rule.target, channel.info.workdir);
+    this.statePath = files.state(model.projectDir, rule.id, channel.container.name);
+  }
+
+  get localFilter(): LocalFilter {
+    return {
+      excluded: (rel, isDir) =>
+        this.filter.excluded(rel, isDir, 'up') && this.filter.excluded(rel, isDir, 'down'),
+      canSkipDir: (rel) => this.filter.canSkipDir(rel),
+      symlinks: this.rule.symlinks,
+    };
+  }
+
+  get base(): StateTree {
+    return this.state.tree;
+  }
+
+  get conflicts(): Conflict[] {
+    return this.state.conflicts;
+  }
+
+  async open(): Promise<void> {
+    this.state = await loadState(this.statePath, { target: this.targetAbs });
+    this.owner =
+      this.rule.owner !== undefined || this.rule.group !== undefined
+        ? await this.channel.resolveOwner(this.rule.owner, this.rule.group)
+        : { uid: this.channel.info.uid, gid: this.channel.info.gid };
+  }
+
+  /** Scan the container side of the rule, as rule-relative entries the rule covers. */
+  async scanRemote(): Promise<Tree> {
+    const out: Tree = new Map();
+    if (this.rule.kind === 'file') {
+      const st = (await this.channel.stat([this.targetAbs])).get(this.targetAbs);
+      if (!st || st.kind === 'dir' || st.kind === 'other') return out;
+      const t = await this.channel.scan(this.targetAbs);
+      const e = t?.get('') ?? (t && t.size === 1 ? [...t.values()][0] : undefined);
+      if (e && this.rule.only) out.set(this.rule.only, e);
+      return out;
+    }
+    const tree = await this.channel.scan(this.targetAbs);
+    if (!tree) return out;
+    for (const [remoteRel, e] of tree) {
+      const rel = fromContainerRel(this.rule, remoteRel);
+      if (rel === null || rel === '') continue;
+      if (this.excludedBoth(rel, e.kind === 'dir')) continue;
+      out.set(rel, e);
+    }
+    return out;
+  }
+
+  private excludedBoth(rel: string, isDir: boolean): boolean {
+    return this.filter.excluded(rel, isDir, 'up') && this.filter.excluded(rel, isDir, 'down');
+  }
+
+  private noUp = (rel: string) => this.filter.excluded(rel, false, 'up');
+  private noDown = (rel: string) => this.filter.excluded(rel, false, 'down');
+
+  /** Scan the local side of the whole rule (may be shared between the rule's containers). */
+  scanLocal(): Promise<{ tree: Tree; problems: Problem[] }> {
+    return scanLocal(this.rule.root, this.localFilter, this.state.tree);
+  }
+
+  /**
+   * Initial sync: reconcile the whole rule with its strategy. `local` may be passed in when
+   * the caller scanned it once for several containers.
+   */
+  async initialSync(
+    opts: { dryRun?: boolean; local?: { tree: Tree; problems: Problem[] } } = {},
+  ): Promise<SyncReport> {
+    const t0 = performance.now();
+    const local = opts.local ?? (await this.scanLocal());
+    const remote = await this.scanRemote();
+    const plan = planSync({
+      local: local.tree,
+      remote,
+      base: this.state.tree,
+      mode: this.rule.mode,
+      strategy: this.rule.initialSync,
+      noUp: this.noUp,
+      noDown: this.noDown,
+    });
+    if (opts.dryRun) return this.report(plan, t0, local.problems);
+    return this.apply(plan, local.tree, remote, null, local.problems, t0);
+  }
+
+  /**
+   * A watch batch: `changed` are rule-relative paths reported by the watcher. `local` may be
+   * passed in when the caller read it once for several containers.
+   */
+  async applyBatch(
+    changed: Set<string>,
+    local?: { tree: Tree; covered: Set<string>; problems: Problem[] },
+  ): Promise<SyncReport> {
+    const t0 = performance.now();
+    const l = local ?? (await this.readLocal(changed));
+    const base: StateTree = new Map();
+    for (const p of l.covered) {
+      const b = this.state.tree.get(p);
+      if (b) base.set(p, b);
+    }
+    const remote = await this.readRemote(l.covered);
+    const plan = planSync({
+      local: l.tree,
+      remote,
+      base,
+      mode: this.rule.mode,
+      noUp: this.noUp,
+      noDown: this.noDown,
+    });
+    return this.apply(plan, l.tree, remote, l.covered, l.problems, t0);
+  }
+
+  readLocal(changed: Set<string>) {
+    return readLocalPaths(this.rule.root, this.localFilter, this.state.tree, changed);
+  }
+
+  /**
+   * The container side of the covered paths. Replica mode trusts the state (it overwrites
+   * whatever is there); the other modes look, so a container edit is never overwritten blindly:
+   * a file whose size and mtime still match what was last written counts as unchanged.
+   */
+  private async readRemote(covered: Set<string>): Promise<Tree> {
+    const remote: Tree = new Map();
+    const fromState = (b: StateEntry): Entry => ({
+      kind: b.kind,
+      hash: b.hash,
+      link: b.link,
+      size: b.rSize,
+      mtimeMs: b.rMtime * 1000,
+      mode: 0,
+    });
+    if (this.rule.mode === 'one-way-replica') {
+      for (const p of covered) {
+        const b = this.state.tree.get(p);
+        if (b) remote.set(p, fromState(b));
+      }
+      return remote;
+    }
+    const rels = [...covered];
+    if (rels.length > STAT_LIMIT) {
+      const all = await this.scanRemote();
+      for (const p of covered) {
+        const e = all.get(p);
+        if (e) remote.set(p, e);
+      }
+      return remote;
+    }
+    const byPath = new Map<string, string>();
+    for (const rel of rels) {
+      const cp = toContainerPath(this.rule, this.targetAbs, rel);
+      if (cp) byPath.set(cp, rel);
+    }
+    const stats = await this.channel.stat([...byPath.keys()]);
+    for (const [cp, st] of stats) {
+      const rel = byPath.get(cp)!;
+      if (!st || st.kind === 'other') continue;
+      const b = this.state.tree.get(rel);
+      const unchanged =
+        b &&
+        b.kind === st.kind &&
+        (st.kind !== 'file' || (b.rSize === st.size && b.rMtime === st.mtime));
+      if (unchanged) {
+        remote.set(rel, fromState(b));
+      } else if (st.kind === 'dir') {
+        remote.set(rel, { kind: 'dir', size: 0, mtimeMs: st.mtime * 1000, mode: st.mode });
+      } else {
+        // changed in the container: content unknown, so it equals neither side
+        remote.set(rel, {
+          kind: st.kind,
+          hash: `container:${st.size}:${st.mtime}`,
+          link: st.kind === 'symlink' ? `container:${st.mtime}` : undefined,
+          size: st.size,
+          mtimeMs: st.mtime * 1000,
+          mode: st.mode,
+        });
+      }
+    }
+    return remote;
+  }
+
+  private report(plan: Plan, t0: number, problems: Problem[]): SyncReport {
+    return {
+      rule: this.rule.id,
+      container: this.channel.container.name,
+      uploaded: 0,
+      bytes: 0,
+      deleted: 0,
+      conflicts: plan.conflicts,
+      problems,
+      ms: performance.now() - t0,
+      changedPaths: [],
+      plan,
+    };
+  }
+
+  private async apply(
+    plan: Plan,
+    local: Tree,
+    remote: Tree,
+    covered: Set<string> | null,
+    localProblems: Problem[],
+    t0: number,
+  ): Promise<SyncReport> {
+    const rep = this.report(plan, t0, [...localProblems]);
+    const tree = this.state.tree;
+    const forget = (rel: string) => {
+      for (const k of [...tree.keys()]) if (isWithin(k, rel)) tree.delete(k);
+    };
+
+    // deletions first: a kind change removes the old entry before the new one is written
+    if (plan.deleteRemote.length) {
+      const targets: string[] = [];
+      const relOf = new Map<string, string>();
+      for (const rel of plan.deleteRemote) {
+        const cp = toContainerPath(this.rule, this.targetAbs, rel);
+        if (cp && cp !== this.targetAbs && isInside(cp, this.targetAbs)) {
+          targets.push(cp);
+          relOf.set(cp, rel);
+        }
+      }
+      const problems = await this.channel.remove(targets);
+      const failed = new Set(problems.map((p) => p.path));
+      for (const cp of targets) {
+        if (failed.has(cp)) continue;
+        forget(relOf.get(cp)!);
+        rep.deleted++;
+        rep.changedPaths.push(cp);
+      }
+      rep.problems.push(...problems);
+    }
+
+    if (plan.upload.length) {
+      const entries: WriteEntry[] = [];
+      const relOf = new Map<string, string>();
+      for (const rel of plan.upload) {
+        const e = local.get(rel);
+        const cp = toContainerPath(this.rule, this.targetAbs, rel);
+        if (!e || !cp) continue;
+        relOf.set(cp, rel);
+        entries.push({
+          path: cp,
+          kind: e.kind,
+          mode:
+            e.kind === 'dir'
+              ? (this.rule.dirMode ?? e.mode)
+              : e.kind === 'file'
+                ? (this.rule.fileMode ?? e.mode)
+                : 0o777,
+          uid: this.owner.uid,
+          gid: this.owner.gid,
+          mtimeMs: e.mtimeMs,
+          source: e.kind === 'file' ? join(this.rule.root, rel) : undefined,
+          link: e.link,
+        });
+      }
+      const res = await this.channel.write(entries, { via: 'auto' });
+      rep.via = res.via;
+      rep.bytes += res.bytes;
+      const failed = new Set(res.problems.map((p) => p.path));
+      for (const w of entries) {
+        if (failed.has(w.path)) continue;
+        const rel = relOf.get(w.path)!;
+        const e = local.get(rel)!;
+        const st = res.stats.get(w.path);
+        if (e.kind === 'dir' && remote.get(rel)?.kind !== 'dir') forget(rel);
+        tree.set(rel, {
+          kind: e.kind,
+          hash: e.hash,
+          link: e.link,
+          lSize: e.size,
+          lMtimeMs: e.mtimeMs,
+          rSize: st?.size ?? e.size,
+          rMtime: st?.mtime ?? Math.floor(e.mtimeMs / 1000),
+        });
+        if (e.kind !== 'dir') rep.uploaded++;
+        rep.changedPaths.push(w.path);
+      }
+      rep.problems.push(
+        ...res.problems.map((p) => ({ path: relOf.get(p.path) ?? p.path, message: p.message })),
+      );
+    }
+
+    for (const rel of plan.agreed) {
+      const l = local.get(rel)!;
+      const r = remote.get(rel)!;
+      const prev = tree.get(rel);
+      tree.set(rel, {
+        kind: l.kind,
+        hash: l.hash,
+        link: l.link,
+        lSize: l.size,
+        lMtimeMs: l.mtimeMs,
+        // an entry rebuilt from the state carries the recorded container stat
+        rSize: r.size,
+        rMtime:
+          prev && r.mtimeMs === prev.rMtime * 1000 ? prev.rMtime : Math.floor(r.mtimeMs / 1000),
+      });
+    }
+    for (const rel of plan.gone) tree.delete(rel);
+
+    // conflicts: a full reconcile replaces them; a batch updates the paths it covered
+    const kept = covered
+      ? this.state.conflicts.filter((c) => !covered.has(c.path))
+      : ([] as Conflict[]);
+    this.state.conflicts = [...kept, ...plan.conflicts];
+    rep.conflicts = plan.conflicts;
+
+    if (plan.download.length || plan.deleteLocal.length) {
+      for (const rel of [...plan.download, ...plan.deleteLocal]) {
+        rep.problems.push({
+          path: rel,
+          message: `mode ${this.rule.mode} needs container-to-local transfer, which this version does not do yet`,
+        });
+      }
+    }
+
+    await this.save();
+    rep.ms = performance.now() - t0;
+    return rep;
+  }
+
+  async save(): Promise<void> {
+    await saveState(
+      this.statePath,
+      { rule: this.rule.id, container: this.channel.container.name, target: this.targetAbs },
+      this.state,
+    );
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * The session loop: wires the watcher, the batcher, the planner and the engine. Per service,
+ * batches run one at a time; services run independently. Containers that start later (or are
+ * recreated) are attached and get the initial sync of their rules.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { Batcher } from '../core/batcher.js';
+import { PathFilter } from '../core/ignore.js';
+import type { ServiceSync, SyncModel, SyncRule } from '../core/model.js';
+import type { ContainerChannel, ContainerRef, Engine, Watcher } from '../core/ports.js';
+import type { LogRecord } from './sync-log.js';
+import { SyncLog } from './sync-log.js';
+import { RuleSync, type SyncReport } from './rule-sync.js';
+import { paths as files } from './files.js';
+import { StatusWriter } from './status.js';
+
+export type Reporter = (rec: LogRecord) => void;
+
+export interface SessionOptions {
+  model: SyncModel;
+  engine: Engine;
+  /** Only these services (empty: all with sync rules). */
+  services?: string[];
+  reporter?: Reporter;
+  createWatcher?: (onChange: (path: string) => void, onError: (err: Error) => void) => Watcher;
+}
+
+interface Attached {
+  ref: ContainerRef;
+  channel: ContainerChannel;
+  rules: RuleSync[];
+}
+
+interface ServiceRuntime {
+  svc: ServiceSync;
+  containers: Map<string, Attached>;
+  batcher?: Batcher<string>;
+  queue: Promise<void>;
+}
+
+export class Session {
+  readonly log: SyncLog;
+  readonly status: StatusWriter;
+  private readonly runtimes = new Map<string, ServiceRuntime>();
+  private readonly filters = new Map<string, PathFilter>();
+  private watcher?: Watcher;
+  private stopEvents?: () => void;
+  private stopping = false;
+
+  constructor(private readonly opts: SessionOptions) {
+    const { model } = opts;
+    this.log = new SyncLog(files.syncLog(model.projectDir));
+    this.status = new StatusWriter(files.status(model.projectDir), model);
+    const only = opts.services?.length ? new Set(opts.services) : null;
+    for (const svc of model.services) {
+      if (only && !only.has(svc.name)) continue;
+      this.runtimes.set(svc.name, { svc, containers: new Map(), queue: Promise.resolve() });
+      for (const rule of svc.rules) this.filters.set(rule.id, new PathFilter(rule));
+    }
+  }
+
+  get services(): ServiceSync[] {
+    return [...this.runtimes.values()].map((r) => r.svc);
+  }
+
+  private emit(rec: Omit<LogRecord, 'ts'>): void {
+    const full = this.log.write(rec);
+    this.opts.reporter?.(full);
+  }
+
+  /** Read every rule's `.syncignore` into its filter. */
+  private async loadSyncignores(): Promise<void> {
+    await Promise.all(
+      [...this.runtimes.values()].flatMap((rt) =>
+        rt.svc.rules.map((r) => this.reloadSyncignore(r)),
+      ),
+    );
+  }
+
+  private async reloadSyncignore(rule: SyncRule): Promise<void> {
+    if (rule.kind === 'file') return;
+    const text = await readFile(join(rule.root, '.syncignore'), 'utf8').catch(() => null);
+    this.filters.get(rule.id)!.setSyncignore(text);
+  }
+
+  /**
+   * Attach to every running container of the services and run the initial sync of each rule
+   * (unless `initialSync` is false). Returns one report per rule and container.
+   */
+  async start(opts: { initialSync?: boolean; dryRun?: boolean } = {}): Promise<SyncReport[]> {
+    await this.opts.engine.ping();
+    await this.loadSyncignores();
+    const names = [...this.runtimes.keys()];
+    const containers = names.length
+      ? await this.opts.engine.listContainers(this.opts.model.projectName, names)
+      : [];
+    for (const rt of this.runtimes.values()) {
+      const running = containers.filter((c) => c.service === rt.svc.name && c.running);
+      if (running.length === 0 && rt.svc.rules.length) {
+        this.emit({
+          level: 'warn',
+          event: 'problem',
+          service: rt.svc.name,
+          message: `service ${rt.svc.name} has no running container: its changes wait until one starts`,
+        });
+      }
+    }
+    const reports = await Promise.all(
+      [...this.runtimes.values()].map((rt) =>
+        this.enqueue(rt, async () => {
+          const out: SyncReport[] = [];
+          for (const c of containers) {
+            if (c.service !== rt.svc.name || !c.running) continue;
+            out.push(...(await this.attach(rt, c, opts)));
+          }
+          return out;
+        }),
+      ),
+    );
+    await this.status.write();
+    return reports.flat();
+  }
+
+  /** Attach one container and (optionally) run the initial sync of its rules. */
+  private async attach(
+    rt: ServiceRuntime,
+    ref: ContainerRef,
+    opts: { initialSync?: boolean; dryRun?: boolean },
+  ): Promise<SyncReport[]> {
+    const old = rt.containers.get(ref.id);
+    if (old) await old.channel.close().catch(() => undefined);
+    const channel = await this.opts.engine.attach(ref);
+    const rules = rt.svc.rules.map(
+      (r) => new RuleSync(r, channel, this.opts.model, this.filters.get(r.id)!),
+    );
+    for (const rs of rules) await rs.open();
+    rt.containers.set(ref.id, { ref, channel, rules });
+    const reports: SyncReport[] = [];
+    if (opts.initialSync === false) return reports;
+    for (const rs of rules) {
+      if (rs.rule.initialSync === 'disabled' && !opts.dryRun) continue;
+      this.status.update(rs, { state: 'syncing' });
+      const rep = await rs.initialSync({ dryRun: opts.dryRun });
+      reports.push(rep);
+      if (!opts.dryRun) this.record(rt.svc.name, rs, rep, 'initial');
+    }
+    return reports;
+  }
+
+  private detach(rt: ServiceRuntime, id: string): void {
+    const a = rt.containers.get(id);
+    if (!a) return;
+    rt.containers.delete(id);
+    void a.channel.close().catch(() => undefined);
+    for (const rs of a.rules) this.status.update(rs, { state: 'stopped' });
+  }
+
+  /** Report one sync: the sync log, the screen and the status file. */
+  private record(service: string, rs: RuleSync, rep: SyncReport, kind: 'initial' | 'batch'): void {
+    const base = { service, container: rep.container, rule: rep.rule };
+    if (rep.uploaded || (kind === 'initial' && !rep.deleted)) {
+      this.emit({
+        ...base,
+        level: 'info',
+        event: 'sync',
+        files: rep.uploaded,
+        bytes: rep.bytes,
+        ms: Math.round(rep.ms),
+        message:
+          kind === 'initial'
+            ? `initial sync: ${rep.uploaded} files uploaded to ${rs.targetAbs}`
+            : `${rep.uploaded} files uploaded`,
+      });
+    }
+    if (rep.deleted) {
+      this.emit({
+        ...base,
+        level: 'info',
+        event: 'delete',
+        files: rep.deleted,
+        ms: Math.round(rep.ms),
+        message: `${rep.deleted} paths deleted in the container`,
+      });
+    }
+    for (const c of rep.conflicts) {
+      this.emit({
+        ...base,
+        level: 'warn',
+        event: 'conflict',
+        paths: [c.path],
+        message: `conflict: ${c.path}: ${c.reason}; left as it is on both sides`,
+      });
+    }
+    for (const p of rep.problems) {
+      this.emit({
+        ...base,
+        level: 'error',
+        event: 'problem',
+        paths: [p.path],
+        message: `${p.path}: ${p.message}`,
+      });
+    }
+    this.status.update(rs, {
+      state: rep.problems.length ? 'error' : 'watching',
+      files: rep.uploaded + rep.deleted,
+      bytes: rep.bytes,
+      problems: rep.problems,
+    });
+    this.status.schedule();
+  }
+
+  private enqueue<T>(rt: ServiceRuntime, job: () => Promise<T>): Promise<T> {
+    const run = rt.queue.then(job);
+    rt.queue = run.then(
+      () => undefined,
+      (err) => this.fail(rt, err),
+    );
+    return run;
+  }
+
+  private fail(rt: ServiceRuntime, err: unknown): void {
+    this.emit({
+      level: 'error',
+      event: 'problem',
+      service: rt.svc.name,
+      message: `service ${rt.svc.name}: ${err instanceof Error ? err.message : String(err)}`,
+    });
+  }
+
+  /** Start watching local sources and following container starts, until stop(). */
+  async watch(opts: { poll?: boolean } = {}): Promise<void> {
+    const { model, engine } = this.opts;
+    this.stopEvents = await engine.events(model.projectName, (e) => {
+      const rt = this.runtimes.get(e.service);
+      if (!rt || this.stopping) return;
+      if (e.action === 'start') {
+        void this.enqueue(rt, async () => {
+          const [ref] = (await engine.listContainers(model.projectName, [e.service])).filter(
+            (c) => c.id === e.containerId && c.running,
+          );
+          if (!ref) return;
+          this.emit({
+            level: 'info',
+            event: 'start',
+            service: e.service,
+            container: ref.name,
+            message: `container ${ref.name} started: syncing it`,
+          });
+          await this.attach(rt, ref, { initialSync: true });
+          await this.status.write();
+        });
+      } else if (e.action === 'die' || e.action === 'destroy' || e.action === 'stop') {
+        void this.enqueue(rt, async () => this.detach(rt, e.containerId));
+      }
+    });
+
+    const onError = (err: Error) =>
+      this.emit({ level: 'warn', event: 'problem', message: `watcher: ${err.message}` });
+    const onChange = (abs: string) => this.onChange(abs);
+    this.watcher = this.opts.createWatcher
+      ? this.opts.createWatcher(onChange, onError)
+      : await defaultWatcher(onChange, onError, opts.poll);
+
+    const byRoot = new Map<string, SyncRule[]>();
+    for (const rt of this.runtimes.values()) {
+      rt.batcher = new Batcher<string>({
+        debounce: rt.svc.debounce,
+        maxWait: rt.svc.maxWait,
+        onBatch: (keys) => void this.enqueue(rt, () => this.runBatch(rt, keys)),
+      });
+      for (const r of rt.svc.rules) byRoot.set(r.root, [...(byRoot.get(r.root) ?? []), r]);
+    }
+    for (const [root, rules] of byRoot) {
+      await this.watcher.add(root, (abs) => {
+        const rel = toRel(root, abs);
+        return rel !== null && rel !== '' && rules.every((r) => this.skipDir(r, rel));
+      });
+    }
+    for (const rt of this.runtimes.values())
+      for (const rs of [...rt.containers.values()].flatMap((c) => c.rules))
+        this.status.update(rs, { state: 'watching' });
+    await this.status.write({ watching: true });
+  }
+
+  private skipDir(rule: SyncRule, rel: string): boolean {
+    if (rule.kind === 'file') return true;
+    return this.filters.get(rule.id)!.canSkipDir(rel);
+  }
+
+  private onChange(abs: string): void {
+    if (this.stopping) return;
+    for (const rt of this.runtimes.values()) {
+      rt.svc.rules.forEach((rule, i) => {
+        const rel = toRel(rule.root, abs);
+        if (rel === null || rel === '') return;
+        if (rule.kind === 'file' && rel !== rule.only) return;
+        // an empty path asks for a full reconcile of the rule: its ignore rules changed
+        if (rel === '.syncignore' && rule.kind !== 'file') rt.batcher?.add(`${i}\0`);
+        rt.batcher?.add(`${i}\0${rel}`);
+      });
+    }
+  }
+
+  /** Apply one batch of a service: per rule, into every attached container. */
+  private async runBatch(rt: ServiceRuntime, keys: Set<string>): Promise<void> {
+    const byRule = new Map<number, Set<string>>();
+    const full = new Set<number>();
+    for (const k of keys) {
+      const z = k.indexOf('\0');
+      const i = Number(k.slice(0, z));
+      const rel = k.slice(z + 1);
+      if (rel === '') full.add(i);
+      else byRule.set(i, (byRule.get(i) ?? new Set()).add(rel));
+    }
+    for (const i of full) {
+      const rule = rt.svc.rules[i]!;
+      await this.reloadSyncignore(rule);
+      await this.watcher?.refresh(rule.root);
+    }
+    for (const a of rt.containers.values()) {
+      for (const [i, rs] of a.rules.entries()) {
+        try {
+          let rep: SyncReport | null = null;
+          if (full.has(i)) rep = await rs.initialSync();
+          else if (byRule.has(i)) rep = await rs.applyBatch(byRule.get(i)!);
+          if (rep) this.record(rt.svc.name, rs, rep, 'batch');
+        } catch (err) {
+          this.status.update(rs, { state: 'error' });
+          this.fail(rt, err);
+        }
+      }
+    }
+  }
+
+  /** Stop watching: finish the batch in flight and what is pending, save state, close. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopEvents?.();
+    await this.watcher?.close();
+    for (const rt of this.runtimes.values()) rt.batcher?.flush();
+    await Promise.all([...this.runtimes.values()].map((rt) => rt.queue));
+    for (const rt of this.runtimes.values()) {
+      for (const a of rt.containers.values()) {
+        for (const rs of a.rules) await rs.save().catch(() => undefined);
+        await a.channel.close().catch(() => undefined);
+      }
+      rt.batcher?.dispose();
+    }
+    await this.status.write({ watching: false });
+    await this.log.flush();
+  }
+
+  /** Close channels without watching (one-shot commands). */
+  async close(): Promise<void> {
+    for (const rt of this.runtimes.values())
+      for (const a of rt.containers.values()) await a.channel.close().catch(() => undefined);
+    await this.log.flush();
+  }
+}
+
+/** Rule-relative posix path of an absolute path, or null when outside. */
+function toRel(root: string, abs: string): string | null {
+  const r = relative(root, abs);
+  if (r === '') return '';
+  if (r.startsWith('..') || r.startsWith(sep) || /^[a-zA-Z]:/.test(r)) return null;
+  return sep === '/' ? r : r.split(sep).join('/');
+}
+
+async function defaultWatcher(
+  onChange: (p: string) => void,
+  onError: (e: Error) => void,
+  poll?: boolean,
+): Promise<Watcher> {
+  const { createWatcher } = await import('../watch/index.js');
+  return createWatcher({ onChange, onError, poll });
+}

@@ -1,0 +1,74 @@
+/**
+ * The sync event log: JSON lines in `.composync/logs/sync.log` with the fields of SPEC §5.
+ * Rotated by size (one previous file kept) so it cannot grow without bound.
+ */
+import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export const LOG_EVENTS = [
+  'sync',
+  'delete',
+  'download',
+  'conflict',
+  'restart',
+  'signal',
+  'rebuild',
+  'exec',
+  'problem',
+  'start',
+  'stop',
+] as const;
+export type LogEvent = (typeof LOG_EVENTS)[number];
+
+export interface LogRecord {
+  ts: string;
+  level: 'info' | 'warn' | 'error';
+  service?: string;
+  container?: string;
+  rule?: string;
+  event: LogEvent;
+  files?: number;
+  bytes?: number;
+  ms?: number;
+  message: string;
+  /** Paths concerned (at most a few, for problems and conflicts). */
+  paths?: string[];
+}
+
+export const MAX_LOG_BYTES = 10 * 1024 * 1024;
+
+export class SyncLog {
+  private chain: Promise<void> = Promise.resolve();
+  private size = -1;
+
+  constructor(
+    readonly path: string,
+    private readonly maxBytes = MAX_LOG_BYTES,
+  ) {}
+
+  /** Append a record; writes are serialised and never throw (a log must not stop a sync). */
+  write(rec: Omit<LogRecord, 'ts'>): LogRecord {
+    const full: LogRecord = { ts: new Date().toISOString(), ...rec };
+    const line = JSON.stringify(full) + '\n';
+    this.chain = this.chain.then(() => this.append(line)).catch(() => undefined);
+    return full;
+  }
+
+  /** Wait for pending writes. */
+  flush(): Promise<void> {
+    return this.chain;
+  }
+
+  private async append(line: string): Promise<void> {
+    if (this.size < 0) {
+      await mkdir(dirname(this.path), { recursive: true });
+      this.size = (await stat(this.path).catch(() => null))?.size ?? 0;
+    }
+    if (this.size + line.length > this.maxBytes && this.size > 0) {
+      await rename(this.path, `${this.path}.1`).catch(() => undefined);
+      this.size = 0;
+    }
+    await appendFile(this.path, line);
+    this.size += Buffer.byteLength(line);
+  }
+}
