@@ -1,0 +1,66 @@
+/**
+ * Load the sync model of a compose project: `docker compose config` (so files, overrides,
+ * interpolation, profiles, `extends` and `include` are resolved by compose itself), YAML
+ * parsing, {@link normalize}, and problems pointed at the compose file and line that hold them.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ComposeCli } from '../compose/cli.js';
+import type { ProjectOptions, SyncModel } from '../core/model.js';
+import { ComposeError, ConfigError, EXIT_USAGE } from '../errors.js';
+import { findComposeFiles } from './compose-files.js';
+import { locateProblems } from './locate.js';
+import { normalize } from './normalize.js';
+
+/** What is at an absolute local path (following symlinks): a directory, a file, or nothing. */
+export function statKind(absPath: string): 'dir' | 'file' | null {
+  try {
+    const s = statSync(absPath);
+    return s.isDirectory() ? 'dir' : 'file';
+  } catch {
+    return null;
+  }
+}
+
+/** A local file's text, or null when it cannot be read. */
+export function readTextFile(absPath: string): string | null {
+  try {
+    return readFileSync(absPath, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolve and validate the project's sync configuration.
+ *
+ * @returns the model and warnings (compose's own, such as unset variables, and composync's,
+ *   such as a source that does not exist yet).
+ * @throws ConfigError (exit 2) listing every x-sync / develop.watch problem, each with its YAML
+ *   path and `file:line`; ComposeError when compose is missing or rejects the compose files.
+ */
+export async function loadModel(
+  opts: ProjectOptions,
+  compose: Pick<ComposeCli, 'config'> = new ComposeCli(opts),
+): Promise<{ model: SyncModel; warnings: string[] }> {
+  const { yaml, warnings: composeWarnings } = await compose.config();
+  let doc: unknown;
+  try {
+    // compose prints YAML 1.2-compatible output; keep its strings (e.g. "0644") as strings.
+    doc = parse(yaml, { maxAliasCount: -1 });
+  } catch (err) {
+    throw new ComposeError('could not parse the output of `docker compose config`', {
+      cause: err,
+      exitCode: EXIT_USAGE,
+    });
+  }
+  const { files, projectDir } = findComposeFiles(opts);
+  const { model, problems, warnings } = normalize(doc, {
+    projectDir,
+    composeFiles: files,
+    stat: statKind,
+    readText: readTextFile,
+  });
+  if (problems.length > 0) throw new ConfigError(locateProblems(problems, files, opts.cwd));
+  return { model, warnings: [...composeWarnings, ...warnings] };
+}
