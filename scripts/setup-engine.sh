@@ -71,7 +71,11 @@ start_dockerd() {
   exit 1
 }
 
-have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+# Bump when an image's recipe changes: an older local image is then rebuilt.
+IMAGE_VERSION=2
+have_image() {
+  [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "composync.image.version"}}' "$1" 2>/dev/null)" = "$IMAGE_VERSION" ]
+}
 
 ensure_pkg() {
   local missing=()
@@ -99,7 +103,7 @@ busybox_rootfs() {
 
 import_dir() { # DIR TAG [CHANGES...]
   local dir=$1 tag=$2; shift 2
-  local args=()
+  local args=(--change "LABEL composync.image.version=$IMAGE_VERSION")
   for c in "$@"; do args+=(--change "$c"); done
   tar -C "$dir" -c . | "$DOCKER" import "${args[@]}" - "$tag" >/dev/null
   log "built $tag"
@@ -146,9 +150,9 @@ build_scratch() {
   ensure_pkg busybox-static
   local t; t=$(mktemp -d)
   mkdir -p "$t/app" "$t/tmp"
-  # a lone static binary named "sleeper": no shell, no tar, no rm in the image
-  cp /bin/busybox "$t/sleeper"
-  import_dir "$t" composync/scratch-app:latest 'ENTRYPOINT ["/sleeper"]' 'CMD ["sleep", "2147483647"]' 'WORKDIR /app'
+  # a lone static binary outside PATH: no shell, no tar, no rm that an exec could find
+  cp /bin/busybox "$t/busybox"
+  import_dir "$t" composync/scratch-app:latest 'ENTRYPOINT ["/busybox", "sleep"]' 'CMD ["2147483647"]' 'WORKDIR /app'
   rm -rf "$t"
 }
 

@@ -1,4 +1,5 @@
 /** Shared steps of the commands: load the model, check services, open the engine and session. */
+import { ComposeCli } from '../compose/cli.js';
 import { loadModel } from '../config/index.js';
 import { createEngine } from '../engine/index.js';
 import type { SyncModel } from '../core/model.js';
@@ -40,10 +41,17 @@ export async function openSession(
   checkServices(m, services);
   const engine = createEngine(ctx.project.env);
   const width = Math.max(8, ...m.services.map((s) => s.name.length));
+  const compose = new ComposeCli(ctx.project);
   const session = new Session({
     model: m,
     engine,
     services,
+    rebuild: async (service) => {
+      // only this service: never its dependencies, and only its containers are recreated
+      await compose.build(service);
+      await compose.up([service], { noDeps: true, forceRecreate: true });
+    },
+    output: (line) => ctx.out(line),
     reporter: (rec) => {
       const line = renderRecord(rec, { color: ctx.color, width });
       if (rec.level === 'error') ctx.err(line);

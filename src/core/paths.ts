@@ -7,10 +7,9 @@ import type { SyncRule } from './model.js';
 /** The rule's target as an absolute container path (relative targets join the WORKDIR). */
 export function resolveTarget(target: string, workdir: string): string {
   const base = workdir && workdir.startsWith('/') ? workdir : '/';
-  return posix.normalize(target.startsWith('/') ? target : posix.join(base, target)).replace(
-    /(.)\/+$/,
-    '$1',
-  );
+  return posix
+    .normalize(target.startsWith('/') ? target : posix.join(base, target))
+    .replace(/(.)\/+$/, '$1');
 }
 
 /** Remove a leading prefix (glob `strip`), tolerating a missing trailing slash in the prefix. */

@@ -5,7 +5,14 @@
  * (DevSpace's names). `planSync` applies it to whole trees and returns what to do.
  */
 import { modeDirection, type InitialSync, type Mode } from './model.js';
-import { isWithin, sameContent, type Entry, type StateEntry, type StateTree, type Tree } from './tree.js';
+import {
+  isWithin,
+  sameContent,
+  type Entry,
+  type StateEntry,
+  type StateTree,
+  type Tree,
+} from './tree.js';
 
 export type Action = 'none' | 'upload' | 'download' | 'delete-remote' | 'delete-local' | 'conflict';
 
@@ -226,7 +233,13 @@ function descendants(sorted: string[], dir: string): string[] {
 
 function conflictReason(l: Side, r: Side, b: Side): string {
   const what = (s: Side, was: Side) =>
-    !s ? 'deleted' : !was ? 'created' : s.kind !== was.kind ? `replaced by a ${s.kind}` : 'modified';
+    !s
+      ? 'deleted'
+      : !was
+        ? 'created'
+        : s.kind !== was.kind
+          ? `replaced by a ${s.kind}`
+          : 'modified';
   if (!b) return `created on both sides with different content`;
   return `${what(l, b)} locally and ${what(r, b)} in the container since the last sync`;
 }

@@ -5,8 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { planTriggers } from '../core/triggers.js';
 import { Batcher } from '../core/batcher.js';
-import { PathFilter } from '../core/ignore.js';
+import { matchesGlob, PathFilter } from '../core/ignore.js';
+import { triggerRoots } from './trigger-roots.js';
 import type { ServiceSync, SyncModel, SyncRule } from '../core/model.js';
 import type { ContainerChannel, ContainerRef, Engine, Watcher } from '../core/ports.js';
 import type { LogRecord } from './sync-log.js';
@@ -24,6 +26,10 @@ export interface SessionOptions {
   services?: string[];
   reporter?: Reporter;
   createWatcher?: (onChange: (path: string) => void, onError: (err: Error) => void) => Watcher;
+  /** Build one service's image and recreate only its containers (compose adapter). */
+  rebuild?: (service: string) => Promise<void>;
+  /** Output of exec triggers, one line at a time, prefixed by the container. */
+  output?: (line: string) => void;
 }
 
 interface Attached {
@@ -224,7 +230,7 @@ export class Session {
       level: 'error',
       event: 'problem',
       service: rt.svc.name,
-      message: `service ${rt.svc.name}: ${err instanceof Error ? err.message : String(err)}`,
+      message: `service ${rt.svc.name}: ${errorText(err)}`,
     });
   }
 
@@ -277,6 +283,16 @@ export class Session {
         return rel !== null && rel !== '' && rules.every((r) => this.skipDir(r, rel));
       });
     }
+    // trigger paths outside every sync source are watched on their own
+    const roots = triggerRoots(this.services, model.projectDir);
+    for (const t of roots) {
+      if (byRoot.has(t.root)) continue;
+      await this.watcher.add(t.root, (abs) => {
+        const rel = toRel(t.root, abs);
+        if (rel === null || rel === '') return false;
+        return t.shallow || rel === '.git' || rel.endsWith('/.git') || rel === '.composync';
+      });
+    }
     for (const rt of this.runtimes.values())
       for (const rs of [...rt.containers.values()].flatMap((c) => c.rules))
         this.status.update(rs, { state: 'watching' });
@@ -290,7 +306,17 @@ export class Session {
 
   private onChange(abs: string): void {
     if (this.stopping) return;
+    const projectRel = toRel(this.opts.model.projectDir, abs);
     for (const rt of this.runtimes.values()) {
+      const { svc } = rt;
+      if (
+        projectRel &&
+        (matchesGlob(svc.rebuild, projectRel) ||
+          svc.restart.some((r) => matchesGlob(r.paths, projectRel)) ||
+          svc.exec.some((r) => matchesGlob(r.paths, projectRel)))
+      ) {
+        rt.batcher?.add(`t\0${projectRel}`);
+      }
       rt.svc.rules.forEach((rule, i) => {
         const rel = toRel(rule.root, abs);
         if (rel === null || rel === '') return;
@@ -302,34 +328,151 @@ export class Session {
     }
   }
 
-  /** Apply one batch of a service: per rule, into every attached container. */
+  /**
+   * Apply one batch of a service in the fixed order: rebuild (and nothing else: the new
+   * container gets the initial sync), else sync every rule into every attached container, then
+   * restart or signal, then exec.
+   */
   private async runBatch(rt: ServiceRuntime, keys: Set<string>): Promise<void> {
     const byRule = new Map<number, Set<string>>();
     const full = new Set<number>();
+    const triggered: string[] = [];
     for (const k of keys) {
       const z = k.indexOf('\0');
-      const i = Number(k.slice(0, z));
       const rel = k.slice(z + 1);
+      if (k.startsWith('t\0')) {
+        triggered.push(rel);
+        continue;
+      }
+      const i = Number(k.slice(0, z));
       if (rel === '') full.add(i);
       else byRule.set(i, (byRule.get(i) ?? new Set()).add(rel));
     }
+    const triggers = planTriggers(rt.svc, triggered);
+    if (triggers.rebuild) return this.rebuild(rt);
+
     for (const i of full) {
       const rule = rt.svc.rules[i]!;
       await this.reloadSyncignore(rule);
       await this.watcher?.refresh(rule.root);
     }
+    const changed = new Map<string, string[]>();
     for (const a of rt.containers.values()) {
+      const paths: string[] = [];
+      changed.set(a.ref.id, paths);
       for (const [i, rs] of a.rules.entries()) {
         try {
           let rep: SyncReport | null = null;
           if (full.has(i)) rep = await rs.initialSync();
           else if (byRule.has(i)) rep = await rs.applyBatch(byRule.get(i)!);
-          if (rep) this.record(rt.svc.name, rs, rep, 'batch');
+          if (rep) {
+            this.record(rt.svc.name, rs, rep, 'batch');
+            paths.push(...rep.changedPaths);
+          }
         } catch (err) {
           this.status.update(rs, { state: 'error' });
           this.fail(rt, err);
         }
       }
+    }
+    if (!triggers.restart && !triggers.signals.length && !triggers.exec.length) return;
+    await Promise.all(
+      [...rt.containers.values()].map((a) =>
+        this.runTriggers(rt, a.ref, triggers, changed.get(a.ref.id) ?? []),
+      ),
+    );
+  }
+
+  private async runTriggers(
+    rt: ServiceRuntime,
+    ref: ContainerRef,
+    t: ReturnType<typeof planTriggers>,
+    changedPaths: string[],
+  ): Promise<void> {
+    const { engine } = this.opts;
+    const base = { service: rt.svc.name, container: ref.name };
+    const timed = async (fn: () => Promise<void>) => {
+      const t0 = performance.now();
+      await fn();
+      return Math.round(performance.now() - t0);
+    };
+    try {
+      if (t.restart) {
+        const ms = await timed(() => engine.restart(ref.id));
+        this.emit({
+          ...base,
+          level: 'info',
+          event: 'restart',
+          ms,
+          message: `restarted ${ref.name}`,
+        });
+      }
+      for (const sig of t.signals) {
+        const ms = await timed(() => engine.kill(ref.id, sig));
+        this.emit({
+          ...base,
+          level: 'info',
+          event: 'signal',
+          ms,
+          message: `sent ${sig} to ${ref.name}`,
+        });
+      }
+    } catch (err) {
+      this.emit({ ...base, level: 'error', event: 'problem', message: errorText(err) });
+    }
+    const prefix = `${rt.svc.name}-${ref.number}`;
+    for (const e of t.exec) {
+      const argv = typeof e.command === 'string' ? ['sh', '-c', e.command] : e.command;
+      const t0 = performance.now();
+      try {
+        const r = await engine.exec(ref.id, argv, {
+          user: e.user,
+          workdir: e.workdir,
+          env: { ...e.env, COMPOSYNC_CHANGED_FILES: changedPaths.join('\n') },
+        });
+        for (const line of r.output.replace(/\n$/, '').split('\n')) {
+          if (line) this.opts.output?.(`${prefix}  | ${line}`);
+        }
+        const ms = Math.round(performance.now() - t0);
+        const cmd = Array.isArray(e.command) ? e.command.join(' ') : e.command;
+        this.emit({
+          ...base,
+          level: r.exitCode === 0 ? 'info' : 'error',
+          event: 'exec',
+          ms,
+          message:
+            r.exitCode === 0
+              ? `exec \`${cmd}\` done`
+              : `exec \`${cmd}\` failed with exit code ${r.exitCode}; syncing goes on`,
+        });
+      } catch (err) {
+        this.emit({ ...base, level: 'error', event: 'problem', message: errorText(err) });
+      }
+    }
+  }
+
+  /** Build the service's image and recreate only its containers; they sync when they start. */
+  private async rebuild(rt: ServiceRuntime): Promise<void> {
+    const base = { service: rt.svc.name };
+    if (!this.opts.rebuild) return;
+    this.emit({ ...base, level: 'info', event: 'rebuild', message: `rebuilding ${rt.svc.name}` });
+    const t0 = performance.now();
+    try {
+      await this.opts.rebuild(rt.svc.name);
+      this.emit({
+        ...base,
+        level: 'info',
+        event: 'rebuild',
+        ms: Math.round(performance.now() - t0),
+        message: `rebuilt ${rt.svc.name} and recreated its containers`,
+      });
+    } catch (err) {
+      this.emit({
+        ...base,
+        level: 'error',
+        event: 'problem',
+        message: `rebuild of ${rt.svc.name} failed: ${errorText(err)}`,
+      });
     }
   }
 
@@ -359,6 +502,8 @@ export class Session {
     await this.log.flush();
   }
 }
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Rule-relative posix path of an absolute path, or null when outside. */
 function toRel(root: string, abs: string): string | null {

@@ -1,0 +1,104 @@
+/**
+ * Debounced batching of change keys (watch events): a batch is emitted once the keys stop
+ * coming for `debounce` ms, and at the latest `maxWait` ms after its first key. Pure apart
+ * from the injected clock, so tests advance time instead of sleeping.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** The time source and timers a {@link Batcher} uses. */
+export interface Clock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real clock: monotonic time and Node's timers. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export interface BatcherOptions<K> {
+  /** Milliseconds without a new key before the batch is emitted. */
+  debounce: number;
+  /**
+   * Milliseconds after the first key of a batch at which it is emitted even while keys keep
+   * coming. `Infinity` disables the cap.
+   */
+  maxWait: number;
+  /**
+   * Receives each batch (never empty). Called from a timer or from {@link Batcher.flush};
+   * keys added while it runs start the next batch.
+   */
+  onBatch(batch: Set<K>): void;
+  clock?: Clock;
+}
+
+/** Collects keys into batches; duplicate keys within a batch collapse. */
+export class Batcher<K> {
+  private readonly debounce: number;
+  private readonly maxWait: number;
+  private readonly onBatch: (batch: Set<K>) => void;
+  private readonly clock: Clock;
+  private keys = new Set<K>();
+  private firstAt = 0;
+  private timer: unknown = undefined;
+  private disposed = false;
+
+  constructor(opts: BatcherOptions<K>) {
+    this.debounce = Math.max(0, opts.debounce);
+    this.maxWait = Math.max(0, opts.maxWait);
+    this.onBatch = opts.onBatch;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Keys waiting in the current batch. */
+  get pending(): number {
+    return this.keys.size;
+  }
+
+  /**
+   * Add a key to the current batch and restart the quiet period (a repeated key counts as
+   * activity too: the file is still being written). Ignored after {@link Batcher.dispose}.
+   */
+  add(key: K): void {
+    if (this.disposed) return;
+    const now = this.clock.now();
+    if (this.keys.size === 0) this.firstAt = now;
+    this.keys.add(key);
+    const due = Math.min(now + this.debounce, this.firstAt + this.maxWait);
+    this.schedule(Math.max(0, due - now));
+  }
+
+  /** Emit the current batch now (nothing happens when it is empty). */
+  flush(): void {
+    this.cancel();
+    if (this.keys.size === 0) return;
+    const batch = this.keys;
+    this.keys = new Set();
+    this.onBatch(batch);
+  }
+
+  /** Drop pending keys and stop: later keys are ignored and nothing more is emitted. */
+  dispose(): void {
+    this.disposed = true;
+    this.cancel();
+    this.keys = new Set();
+  }
+
+  private schedule(ms: number): void {
+    this.cancel();
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, ms);
+  }
+
+  private cancel(): void {
+    if (this.timer === undefined) return;
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

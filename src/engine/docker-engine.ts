@@ -1,0 +1,234 @@
+/** The Engine port over dockerode: containers found by their compose labels. */
+import Docker from 'dockerode';
+import type {
+  ContainerChannel,
+  ContainerRef,
+  Engine,
+  EngineEvent,
+  ExecResult,
+} from '../core/ports.js';
+import { EngineError } from '../errors.js';
+import { EngineCalls } from './calls.js';
+import { DockerChannel } from './channel.js';
+import { resolveEngineTarget } from './connection.js';
+import { resolveIds, needsUserDb, splitUserSpec } from './users.js';
+
+export interface EngineOptions {
+  /** Receives one line per engine call (what, how long): for --debug. */
+  debug?: (line: string) => void;
+  /** A tar-stream write that makes no progress for this long fails over (default 30 s). */
+  sessionTimeoutMs?: number;
+}
+
+const LABEL_PROJECT = 'com.docker.compose.project';
+const LABEL_SERVICE = 'com.docker.compose.service';
+const LABEL_NUMBER = 'com.docker.compose.container-number';
+const LABEL_ONEOFF = 'com.docker.compose.oneoff';
+const EVENT_ACTIONS: EngineEvent['action'][] = [
+  'start',
+  'die',
+  'destroy',
+  'create',
+  'restart',
+  'stop',
+];
+
+/**
+ * Create the engine adapter for the endpoint the environment names (DOCKER_HOST, DOCKER_CONTEXT,
+ * the CLI's current context, or the default socket). Nothing is contacted until the first call;
+ * `ping()` checks reachability with a clear error.
+ */
+export function createEngine(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: EngineOptions = {},
+): Engine {
+  const target = resolveEngineTarget(env);
+  const docker = new Docker(target.options);
+  return new DockerEngine(new EngineCalls(docker, target, opts.debug), opts);
+}
+
+class DockerEngine implements Engine {
+  constructor(
+    private readonly calls: EngineCalls,
+    private readonly opts: EngineOptions,
+  ) {}
+
+  private get docker(): Docker {
+    return this.calls.docker;
+  }
+
+  async ping(): Promise<void> {
+    await this.calls.call('ping', undefined, () => this.docker.ping());
+  }
+
+  async listContainers(project: string, services?: string[]): Promise<ContainerRef[]> {
+    const list = await this.calls.call(`list containers of project ${project}`, undefined, () =>
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL_PROJECT}=${project}`] },
+      }),
+    );
+    const wanted = services && services.length > 0 ? new Set(services) : undefined;
+    return list
+      .filter((c) => c.Labels?.[LABEL_ONEOFF] !== 'True')
+      .map((c): ContainerRef => ({
+        id: c.Id,
+        name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+        service: c.Labels?.[LABEL_SERVICE] ?? '',
+        number: Number(c.Labels?.[LABEL_NUMBER] ?? 0) || 0,
+        state: c.State,
+        running: c.State === 'running',
+      }))
+      .filter((c) => !wanted || wanted.has(c.service))
+      .sort((a, b) =>
+        a.service < b.service ? -1 : a.service > b.service ? 1 : a.number - b.number,
+      );
+  }
+
+  async attach(container: ContainerRef): Promise<ContainerChannel> {
+    const { id, name } = container;
+    const inspect = await this.calls.inspect(id, name);
+    if (!inspect.State?.Running)
+      throw new EngineError(`container ${name} is not running`, {
+        hint: 'Start the service (`composync up`) and try again.',
+      });
+    const [tarProbe, shellProbe] = await Promise.all([
+      this.calls.exec(id, name, ['tar', '--version'], { user: '0:0' }),
+      this.calls.exec(id, name, ['sh', '-c', 'command -v rm >/dev/null'], { user: '0:0' }),
+    ]);
+    const tarFlavour = tarProbe.cannotStart
+      ? 'none'
+      : /GNU tar/.test(tarProbe.output)
+        ? 'gnu'
+        : /busybox/i.test(tarProbe.output)
+          ? 'busybox'
+          : 'none';
+    const userSpec = inspect.Config?.User ?? '';
+    const channel = new DockerChannel({
+      calls: this.calls,
+      ref: { ...container, running: true, state: inspect.State.Status ?? container.state },
+      info: {
+        workdir: inspect.Config?.WorkingDir || '/',
+        uid: 0,
+        gid: 0,
+        tar: tarFlavour,
+        shell: shellProbe.exitCode === 0,
+      },
+      hasSh: !shellProbe.cannotStart,
+      remote: this.calls.target.remote,
+      sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 30_000,
+      log: this.opts.debug,
+    });
+    if (userSpec) {
+      const { user, group } = splitUserSpec(userSpec);
+      const db = needsUserDb(userSpec) ? await channel.loadUserDb() : { passwd: [], group: [] };
+      const ids = resolveIds(db, user, group, name);
+      channel.info.uid = ids.uid;
+      channel.info.gid = ids.gid;
+    }
+    return channel;
+  }
+
+  async events(project: string, onEvent: (e: EngineEvent) => void): Promise<() => void> {
+    let stopped = false;
+    let stream: NodeJS.ReadableStream | undefined;
+    let since: number | undefined;
+    const open = async () => {
+      const s = await this.calls.call(`follow events of project ${project}`, undefined, () =>
+        this.docker.getEvents({
+          since,
+          filters: {
+            type: ['container'],
+            label: [`${LABEL_PROJECT}=${project}`],
+            event: EVENT_ACTIONS,
+          },
+        }),
+      );
+      if (stopped) {
+        destroy(s);
+        return;
+      }
+      stream = s;
+      let buf = '';
+      s.on('data', (chunk: Buffer) => {
+        buf += chunk.toString('utf8');
+        let i: number;
+        while ((i = buf.indexOf('\n')) !== -1) {
+          const line = buf.slice(0, i).trim();
+          buf = buf.slice(i + 1);
+          if (!line) continue;
+          const e = parseEvent(line, project);
+          if (!e) continue;
+          since = e.time;
+          onEvent(e.event);
+        }
+      });
+      s.on('error', () => undefined);
+      // The stream ended without being asked to (engine restart): follow again from the last
+      // event seen, so nothing in between is lost (an event of that second may come twice).
+      s.on('close', reopen);
+    };
+    const reopen = () => {
+      if (!stopped) setTimeout(() => void open().catch(reopen), 1000);
+    };
+    await open();
+    return () => {
+      stopped = true;
+      if (stream) destroy(stream);
+    };
+  }
+
+  async restart(containerId: string): Promise<void> {
+    await this.calls.call(`restart ${containerId.slice(0, 12)}`, containerId.slice(0, 12), () =>
+      this.docker.getContainer(containerId).restart(),
+    );
+  }
+
+  async kill(containerId: string, signal: string): Promise<void> {
+    await this.calls.call(
+      `send ${signal} to ${containerId.slice(0, 12)}`,
+      containerId.slice(0, 12),
+      () => this.docker.getContainer(containerId).kill({ signal }),
+    );
+  }
+
+  async exec(
+    containerId: string,
+    command: string[],
+    opts: { user?: string; workdir?: string; env?: Record<string, string> } = {},
+  ): Promise<ExecResult> {
+    const r = await this.calls.exec(containerId, containerId.slice(0, 12), command, opts);
+    return { exitCode: r.exitCode, output: r.output };
+  }
+}
+
+function destroy(s: NodeJS.ReadableStream): void {
+  (s as NodeJS.ReadableStream & { destroy(): void }).destroy();
+}
+
+function parseEvent(line: string, project: string): { event: EngineEvent; time?: number } | null {
+  let raw: {
+    Action?: string;
+    status?: string;
+    id?: string;
+    time?: number;
+    Actor?: { ID?: string; Attributes?: Record<string, string> };
+  };
+  try {
+    raw = JSON.parse(line) as typeof raw;
+  } catch {
+    return null;
+  }
+  const action = (raw.Action ?? raw.status ?? '') as EngineEvent['action'];
+  if (!EVENT_ACTIONS.includes(action)) return null;
+  const attrs = raw.Actor?.Attributes ?? {};
+  return {
+    event: {
+      action,
+      containerId: raw.Actor?.ID ?? raw.id ?? '',
+      service: attrs[LABEL_SERVICE] ?? '',
+      project: attrs[LABEL_PROJECT] ?? project,
+    },
+    time: raw.time,
+  };
+}

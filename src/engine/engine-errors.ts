@@ -1,0 +1,93 @@
+/** Turning dockerode / socket failures into EngineErrors a user can act on. */
+import { EngineError } from '../errors.js';
+
+interface DockerishError {
+  code?: string;
+  syscall?: string;
+  statusCode?: number;
+  message?: string;
+  json?: { message?: string } | null;
+}
+
+/** The engine's own message (HTTP error body) or the socket error's; may be empty (HEAD). */
+export function engineMessage(err: unknown): string {
+  const e = (err ?? {}) as DockerishError;
+  const fromJson = e.json && typeof e.json === 'object' ? e.json.message : undefined;
+  if (fromJson) return fromJson;
+  const msg = e.message ?? String(err);
+  // docker-modem prefixes its own guess ("(HTTP code 404) no such container - ") whatever the
+  // engine said; only the part after it is the engine's.
+  return e.statusCode === undefined ? msg : msg.replace(/^\(HTTP code \d+\) [^-]*- ?/, '').trim();
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return (err as DockerishError | undefined)?.statusCode;
+}
+
+/** A 404 that means the container itself is missing (not a path inside it). */
+export function isNoSuchContainer(err: unknown): boolean {
+  return statusOf(err) === 404 && /no such container/i.test(engineMessage(err));
+}
+
+/**
+ * Map any failure of an engine call to an EngineError.
+ * @param what what was attempted, for the message (`restart`, `write into web-1`, ...)
+ * @param container the container's name when the call was about one container
+ * @param target where the engine was expected, for connection errors
+ */
+export function toEngineError(
+  err: unknown,
+  what: string,
+  container: string | undefined,
+  target: string,
+): EngineError {
+  if (err instanceof EngineError) return err;
+  const e = (err ?? {}) as DockerishError;
+  const hintStart =
+    'Start the Docker engine (on a fresh machine: `npm run setup`), and check DOCKER_HOST and the docker context.';
+  switch (e.code) {
+    case 'ENOENT':
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new EngineError(
+        `cannot reach the Docker engine at ${target}: ${connectionReason(e.code)} (${what})`,
+        { hint: hintStart, cause: err },
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new EngineError(`permission denied on the Docker engine socket ${target} (${what})`, {
+        hint: 'Run as a user allowed to use Docker (e.g. in the `docker` group), or point DOCKER_HOST at an engine you may use.',
+        cause: err,
+      });
+  }
+  const msg = engineMessage(err) || (e.message ?? String(err));
+  if (container && statusOf(err) === 404 && (/no such container/i.test(msg) || !engineMessage(err)))
+    return new EngineError(`container ${container} is gone (${what})`, {
+      hint: 'It was removed or recreated; composync picks up its replacement when it starts.',
+      cause: err,
+    });
+  if (container && statusOf(err) === 409)
+    return new EngineError(`container ${container} is not running (${what}): ${msg}`, {
+      hint: 'Start the service (`composync up`) and try again.',
+      cause: err,
+    });
+  return new EngineError(`${what} failed: ${msg}`, { cause: err });
+}
+
+function connectionReason(code: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'the socket does not exist (is the engine running?)';
+    case 'ECONNREFUSED':
+      return 'connection refused (is the engine running?)';
+    case 'ECONNRESET':
+      return 'the connection was reset';
+    default:
+      return `the host is unreachable (${code})`;
+  }
+}

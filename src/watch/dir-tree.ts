@@ -1,0 +1,192 @@
+/**
+ * The Linux backend: one non-recursive `fs.watch` (one inotify watch) per directory. New
+ * directories are watched as they appear and walked, so files created in them before their
+ * watch was attached are still reported; directories that disappear lose their watches.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  asError,
+  isExhausted,
+  isGone,
+  lstatOrNull,
+  readDir,
+  RootWaiter,
+  walkTree,
+  type BackendContext,
+  type RootBackend,
+} from './backend.js';
+
+/** Creates a non-recursive watch on one directory (replaceable in tests). */
+export type WatchDirFn = (
+  dir: string,
+  listener: (event: string, filename: string | null) => void,
+) => fs.FSWatcher;
+
+const watchDir: WatchDirFn = (dir, listener) => fs.watch(dir, { persistent: true }, listener);
+
+interface DirWatch {
+  handle: fs.FSWatcher;
+  // inotify follows the inode, not the name: a directory replaced under the same name must
+  // be watched again, so the identity it was watched with is kept.
+  ino: number;
+  dev: number;
+  subdirs: Set<string>;
+}
+
+export class DirTreeBackend implements RootBackend {
+  private readonly watched = new Map<string, DirWatch>();
+  private readonly waiter: RootWaiter;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: BackendContext,
+    private readonly watchFn: WatchDirFn = watchDir,
+  ) {
+    this.waiter = new RootWaiter(ctx.root, ctx.rootPollMs, () => this.rootBack());
+  }
+
+  async start(): Promise<void> {
+    const { root } = this.ctx;
+    if (!lstatOrNull(root)?.isDirectory()) {
+      this.ctx.error(new Error(`${root} is not a directory (yet); waiting for it to appear`));
+      this.waiter.start();
+      return;
+    }
+    await this.scan(root, false);
+  }
+
+  async rescan(report: boolean): Promise<void> {
+    if (this.closed || this.waiter.waiting) return;
+    await this.scan(this.ctx.root, report);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.waiter.stop();
+    for (const w of this.watched.values()) w.handle.close();
+    this.watched.clear();
+  }
+
+  /** Watch `top` and every directory below it that is not ignored. */
+  private scan(top: string, report: boolean): Promise<void> {
+    return walkTree(top, (dir) => this.visit(dir, report));
+  }
+
+  private async visit(dir: string, report: boolean): Promise<string[]> {
+    if (this.closed) return [];
+    // Watch before reading: whatever the read misses arrives as an event.
+    const fresh = this.watch(dir);
+    if (fresh === null) return [];
+    const entries = await readDir(dir, this.ctx);
+    if (this.closed || !this.watched.has(dir)) return [];
+    if (!entries) {
+      this.unwatch(dir);
+      return [];
+    }
+    const subdirs: string[] = [];
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (this.ctx.ignored(p)) {
+          this.unwatch(p);
+          continue;
+        }
+        if (report && (fresh || !this.watched.has(p))) this.ctx.report(p);
+        subdirs.push(p);
+      } else if (report && fresh) {
+        this.ctx.report(p);
+      }
+    }
+    return subdirs;
+  }
+
+  /** Watch one directory: true when newly watched, false when already, null when it cannot be. */
+  private watch(dir: string): boolean | null {
+    const st = lstatOrNull(dir);
+    const current = this.watched.get(dir);
+    if (current) {
+      if (st && st.ino === current.ino && st.dev === current.dev) return false;
+      this.unwatch(dir);
+    }
+    if (!st?.isDirectory()) return null;
+    let handle: fs.FSWatcher;
+    try {
+      handle = this.watchFn(dir, (event, name) => this.onEvent(dir, handle, event, name));
+    } catch (err) {
+      if (isExhausted(err)) this.ctx.exhausted(err as NodeJS.ErrnoException);
+      else if (!isGone(err)) this.ctx.error(asError(err, `cannot watch ${dir}`));
+      return null;
+    }
+    handle.on('error', (err) => this.onHandleError(dir, handle, err));
+    this.watched.set(dir, { handle, ino: st.ino, dev: st.dev, subdirs: new Set() });
+    if (dir !== this.ctx.root) this.watched.get(path.dirname(dir))?.subdirs.add(dir);
+    return true;
+  }
+
+  /** Close the watch on `dir` and on every directory below it. */
+  private unwatch(dir: string): void {
+    const w = this.watched.get(dir);
+    if (!w) return;
+    this.watched.delete(dir);
+    w.handle.close();
+    for (const s of w.subdirs) this.unwatch(s);
+    if (dir !== this.ctx.root) this.watched.get(path.dirname(dir))?.subdirs.delete(dir);
+  }
+
+  private intact(dir: string, w: DirWatch): boolean {
+    const st = lstatOrNull(dir);
+    return !!st?.isDirectory() && st.ino === w.ino && st.dev === w.dev;
+  }
+
+  private onEvent(dir: string, handle: fs.FSWatcher, event: string, name: string | null): void {
+    if (this.closed) return;
+    const w = this.watched.get(dir);
+    if (!w || w.handle !== handle) return;
+    if (name === null) {
+      // The kernel did not say what changed: report the directory and look for new subdirs.
+      this.ctx.report(dir);
+      void this.scan(dir, true);
+      return;
+    }
+    // The watched directory itself was removed or moved: inotify names it by its basename.
+    if (event === 'rename' && name === path.basename(dir) && !this.intact(dir, w)) {
+      this.gone(dir);
+      return;
+    }
+    const p = path.join(dir, name);
+    this.ctx.report(p);
+    if (event === 'rename') this.check(p);
+  }
+
+  private onHandleError(dir: string, handle: fs.FSWatcher, err: Error): void {
+    if (this.closed) return;
+    const w = this.watched.get(dir);
+    if (!w || w.handle !== handle) return;
+    if (!this.intact(dir, w)) this.gone(dir);
+    else this.ctx.error(asError(err, `watching ${dir} failed`));
+  }
+
+  /** After a create/delete/move of `p` in a watched directory: fix up the watches. */
+  private check(p: string): void {
+    const w = this.watched.get(p);
+    if (w && !this.intact(p, w)) this.unwatch(p);
+    if (this.watched.has(p) || !this.watched.has(path.dirname(p))) return;
+    if (!lstatOrNull(p)?.isDirectory() || this.ctx.ignored(p)) return;
+    void this.scan(p, true);
+  }
+
+  private gone(dir: string): void {
+    this.unwatch(dir);
+    this.ctx.report(dir);
+    if (dir !== this.ctx.root) this.check(dir);
+    else if (lstatOrNull(dir)?.isDirectory()) this.rootBack();
+    else this.waiter.start();
+  }
+
+  private rootBack(): void {
+    if (this.closed) return;
+    this.ctx.report(this.ctx.root);
+    void this.scan(this.ctx.root, true);
+  }
+}

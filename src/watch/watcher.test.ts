@@ -1,0 +1,362 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createWatcher, type CreateWatcherOptions, type WatcherBackend } from './index.js';
+import type { Watcher } from '../core/ports.js';
+
+const TIMEOUT_MS = 5000;
+
+/** Poll `cond` every 10 ms until it holds; fail with `what` after the timeout. */
+async function waitFor(cond: () => boolean, what: () => string): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Records what a watcher reports, as paths relative to the test directory. */
+class Recorder {
+  readonly seen: string[] = [];
+  readonly errors: Error[] = [];
+
+  constructor(private readonly base: string) {}
+
+  readonly onChange = (abs: string): void => {
+    assert.ok(path.isAbsolute(abs), `not absolute: ${abs}`);
+    this.seen.push(path.relative(this.base, abs).split(path.sep).join('/'));
+  };
+
+  readonly onError = (err: Error): void => {
+    this.errors.push(err);
+  };
+
+  has(rel: string): boolean {
+    return this.seen.includes(rel);
+  }
+
+  clear(): void {
+    this.seen.length = 0;
+  }
+
+  async see(...rels: string[]): Promise<void> {
+    await waitFor(
+      () => rels.every((r) => this.has(r)),
+      () => `${JSON.stringify(rels)}; seen ${JSON.stringify(this.seen)}`,
+    );
+  }
+}
+
+interface Fixture {
+  /** The test directory; `root` is `base/root`. */
+  base: string;
+  root: string;
+  rec: Recorder;
+  watcher: Watcher;
+  /** Basenames of directories the predicate ignores (mutable). */
+  ignoredNames: Set<string>;
+  /** Create files (and their parent directories) below the root. */
+  write(...rels: string[]): void;
+  at(rel: string): string;
+}
+
+function makeFixture(
+  backend: WatcherBackend,
+  extra: Partial<CreateWatcherOptions> = {},
+): Omit<Fixture, 'watcher'> & { options: CreateWatcherOptions } {
+  const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'composync-watch-')));
+  const root = path.join(base, 'root');
+  fs.mkdirSync(root);
+  const rec = new Recorder(base);
+  const at = (rel: string) => path.join(root, ...rel.split('/'));
+  return {
+    base,
+    root,
+    rec,
+    ignoredNames: new Set(['node_modules']),
+    at,
+    write: (...rels) => {
+      for (const r of rels) {
+        fs.mkdirSync(path.dirname(at(r)), { recursive: true });
+        fs.writeFileSync(at(r), r);
+      }
+    },
+    options: {
+      backend,
+      pollInterval: 20,
+      rootPollInterval: 20,
+      onChange: rec.onChange,
+      onError: rec.onError,
+      ...extra,
+    },
+  };
+}
+
+/** Run `fn` against a watcher of a fresh directory, after `setup` created its content. */
+async function withWatcher(
+  backend: WatcherBackend,
+  setup: (f: Omit<Fixture, 'watcher' | 'rec'>) => void,
+  fn: (f: Fixture) => Promise<void>,
+  extra: Partial<CreateWatcherOptions> = {},
+): Promise<void> {
+  const fx = makeFixture(backend, extra);
+  setup(fx);
+  const watcher = createWatcher(fx.options);
+  try {
+    await watcher.add(fx.root, (abs) => fx.ignoredNames.has(path.basename(abs)));
+    await fn({ ...fx, watcher });
+  } finally {
+    await watcher.close();
+    fs.rmSync(fx.base, { recursive: true, force: true });
+  }
+}
+
+const none = (): void => {};
+
+const backends: WatcherBackend[] = ['dirs', 'poll'];
+// Node's recursive fs.watch is native on macOS and Windows only (on Linux it is emulated).
+if (process.platform === 'darwin' || process.platform === 'win32') backends.push('recursive');
+
+for (const backend of backends) {
+  describe(`watcher (${backend})`, () => {
+    test('reports a created, modified and deleted file', async () => {
+      await withWatcher(backend, none, async ({ rec, write, at }) => {
+        write('a.txt');
+        await rec.see('root/a.txt');
+        rec.clear();
+        fs.appendFileSync(at('a.txt'), ' and more');
+        await rec.see('root/a.txt');
+        rec.clear();
+        fs.unlinkSync(at('a.txt'));
+        await rec.see('root/a.txt');
+        assert.deepEqual(rec.errors, []);
+      });
+    });
+
+    test('reports files created together with their directories', async () => {
+      await withWatcher(backend, none, async ({ rec, write }) => {
+        // mkdir -p a/b/c && echo hi > a/b/c/f: the file exists before a/b/c can be watched
+        write('a/b/c/f', 'a/b/c/g', 'a/b/h');
+        await rec.see('root/a', 'root/a/b/c/f', 'root/a/b/c/g', 'root/a/b/h');
+        rec.clear();
+        write('a/b/c/later');
+        await rec.see('root/a/b/c/later');
+      });
+    });
+
+    test('reports a removed directory and its content', async () => {
+      await withWatcher(
+        backend,
+        ({ write }) => write('d/e/f', 'd/g'),
+        async ({ rec, at }) => {
+          fs.rmSync(at('d'), { recursive: true });
+          await rec.see('root/d', 'root/d/e/f', 'root/d/g');
+          rec.clear();
+          // the directory comes back under the same name: watched again
+          fs.mkdirSync(at('d'));
+          await rec.see('root/d');
+          fs.writeFileSync(at('d/new'), 'x');
+          await rec.see('root/d/new');
+        },
+      );
+    });
+
+    test('reports both paths of a renamed file and directory', async () => {
+      await withWatcher(
+        backend,
+        ({ write }) => write('old.txt', 'dir/inner/x'),
+        async ({ rec, at }) => {
+          fs.renameSync(at('old.txt'), at('new.txt'));
+          await rec.see('root/old.txt', 'root/new.txt');
+          rec.clear();
+          fs.renameSync(at('dir'), at('moved'));
+          await rec.see('root/dir', 'root/moved');
+          rec.clear();
+          // the moved directory is watched under its new name only
+          fs.writeFileSync(at('moved/inner/y'), 'y');
+          await rec.see('root/moved/inner/y');
+          assert.ok(!rec.has('root/dir/inner/y'), JSON.stringify(rec.seen));
+        },
+      );
+    });
+
+    test('does not report changes in ignored directories', async () => {
+      await withWatcher(
+        backend,
+        ({ write }) => write('node_modules/pkg/index.js', 'src/a.ts'),
+        async ({ rec, write }) => {
+          write('node_modules/pkg/index.js', 'node_modules/pkg/new.js');
+          write('src/node_modules/x/y.js');
+          write('src/sentinel');
+          await rec.see('root/src/sentinel');
+          write('src/node_modules/x/z.js', 'src/sentinel2');
+          await rec.see('root/src/sentinel2');
+          const leaked = rec.seen.filter((p) => /node_modules\/./.test(p));
+          assert.deepEqual(leaked, []);
+        },
+      );
+    });
+
+    test('refresh() watches directories no longer ignored and reports their content', async () => {
+      await withWatcher(
+        backend,
+        ({ write }) => write('node_modules/pkg/index.js', 'src/a.ts'),
+        async ({ rec, write, watcher, root, ignoredNames }) => {
+          ignoredNames.clear();
+          await watcher.refresh(root);
+          for (const p of ['node_modules', 'node_modules/pkg', 'node_modules/pkg/index.js'])
+            assert.ok(rec.has(`root/${p}`), `${p} not reported: ${JSON.stringify(rec.seen)}`);
+          assert.ok(!rec.has('root/src/a.ts'), 'already watched content is not reported again');
+          rec.clear();
+          write('node_modules/pkg/later.js');
+          await rec.see('root/node_modules/pkg/later.js');
+          // ignoring it again stops the reports
+          ignoredNames.add('pkg');
+          await watcher.refresh(root);
+          rec.clear();
+          write('node_modules/pkg/ignored.js', 'node_modules/sentinel');
+          await rec.see('root/node_modules/sentinel');
+          if (backend !== 'poll') assert.ok(!rec.has('root/node_modules/pkg/ignored.js'));
+        },
+      );
+    });
+
+    test('does not follow symbolic links to directories', async () => {
+      await withWatcher(
+        backend,
+        ({ base, root }) => {
+          fs.mkdirSync(path.join(base, 'outside'));
+          fs.symlinkSync(path.join(base, 'outside'), path.join(root, 'link'), 'dir');
+        },
+        async ({ rec, base, write }) => {
+          fs.writeFileSync(path.join(base, 'outside', 'secret'), 'x');
+          write('sentinel');
+          await rec.see('root/sentinel');
+          assert.ok(!rec.has('root/link/secret'), JSON.stringify(rec.seen));
+        },
+      );
+    });
+
+    test('reports names with spaces and non-ASCII characters', async () => {
+      await withWatcher(backend, none, async ({ rec, write }) => {
+        write('dossier é/fichier ü.txt', '日本語/ファイル');
+        await rec.see('root/dossier é/fichier ü.txt', 'root/日本語/ファイル');
+      });
+    });
+
+    test('watches a root again after it is removed and re-created', async () => {
+      await withWatcher(
+        backend,
+        ({ write }) => write('a'),
+        async ({ rec, root, write }) => {
+          fs.rmSync(root, { recursive: true });
+          await rec.see('root');
+          rec.clear();
+          write('back/again');
+          await rec.see('root', 'root/back/again');
+          rec.clear();
+          write('back/later');
+          await rec.see('root/back/later');
+        },
+      );
+    });
+
+    test('waits for a root that does not exist yet', async () => {
+      const fx = makeFixture(backend);
+      const watcher = createWatcher(fx.options);
+      try {
+        const missing = path.join(fx.base, 'later');
+        await watcher.add(missing, () => false);
+        assert.equal(fx.rec.errors.length, 1);
+        assert.match(fx.rec.errors[0]!.message, /later/);
+        fs.mkdirSync(path.join(missing, 'sub'), { recursive: true });
+        fs.writeFileSync(path.join(missing, 'sub', 'f'), 'x');
+        await fx.rec.see('later/sub/f');
+        fx.rec.clear();
+        fs.writeFileSync(path.join(missing, 'g'), 'x');
+        await fx.rec.see('later/g');
+      } finally {
+        await watcher.close();
+        fs.rmSync(fx.base, { recursive: true, force: true });
+      }
+    });
+
+    test('a root added twice is watched where either predicate lets it', async () => {
+      await withWatcher(
+        backend,
+        ({ write, ignoredNames }) => {
+          write('a/x', 'b/x', 'node_modules/x');
+          ignoredNames.add('a');
+        },
+        async ({ rec, watcher, root, write }) => {
+          const names = ['node_modules', 'b'];
+          await watcher.add(root, (abs) => names.includes(path.basename(abs)));
+          assert.deepEqual(rec.seen, [], 'adding a predicate reports nothing');
+          write('a/y', 'b/y', 'node_modules/y', 'sentinel');
+          await rec.see('root/a/y', 'root/b/y', 'root/sentinel');
+          assert.ok(!rec.has('root/node_modules/y'), JSON.stringify(rec.seen));
+        },
+      );
+    });
+
+    test('close() stops events and can be called twice', async () => {
+      const fx = makeFixture(backend);
+      const watcher = createWatcher(fx.options);
+      await watcher.add(fx.root, () => false);
+      fx.write('before');
+      await fx.rec.see('root/before');
+      await watcher.close();
+      await watcher.close();
+      await assert.rejects(
+        watcher.add(fx.root, () => false),
+        /closed/,
+      );
+      fx.rec.clear();
+      // a second watcher proves the events happened, and the first one stayed silent
+      const rec2 = new Recorder(fx.base);
+      const w2 = createWatcher({ ...fx.options, onChange: rec2.onChange, onError: rec2.onError });
+      try {
+        fx.write('after1');
+        await w2.add(fx.root, () => false);
+        fx.write('after2');
+        await rec2.see('root/after2');
+        assert.deepEqual(fx.rec.seen, []);
+      } finally {
+        await w2.close();
+        fs.rmSync(fx.base, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+describe('watcher (dirs): out of watches', () => {
+  for (const code of ['ENOSPC', 'EMFILE']) {
+    test(`falls back to polling on ${code} and says so once`, async () => {
+      let calls = 0;
+      await withWatcher(
+        'dirs',
+        ({ write }) => write('a/b/c/f', 'd/e'),
+        async ({ rec, write }) => {
+          assert.equal(rec.errors.length, 1, rec.errors.map((e) => e.message).join('\n'));
+          assert.match(rec.errors[0]!.message, /falling back to polling/);
+          assert.match(rec.errors[0]!.message, code === 'ENOSPC' ? /max_user_watches/ : /ulimit/);
+          write('a/b/c/g', 'new/dir/h');
+          await rec.see('root/a/b/c/g', 'root/new/dir/h');
+          assert.equal(rec.errors.length, 1);
+        },
+        {
+          watchDir: (dir, listener) => {
+            if (++calls > 2) {
+              const err: NodeJS.ErrnoException = new Error(`${code}: fake, watch '${dir}'`);
+              err.code = code;
+              throw err;
+            }
+            return fs.watch(dir, listener);
+          },
+        },
+      );
+    });
+  }
+});

@@ -1,0 +1,172 @@
+/**
+ * The file watcher (SPEC §6): one `fs.watch` per directory on Linux, Node's native recursive
+ * `fs.watch` on macOS and Windows, chokidar polling with `poll` and as the fallback when the
+ * system runs out of watches. Callers see absolute paths only.
+ */
+import path from 'node:path';
+import type { Watcher, WatcherOptions } from '../core/ports.js';
+import type { BackendContext, ErrnoError, RootBackend } from './backend.js';
+import { DirTreeBackend, type WatchDirFn } from './dir-tree.js';
+import { PollBackend } from './poll.js';
+import { RecursiveBackend } from './recursive.js';
+
+/** Which mechanism watches the roots. */
+export type WatcherBackend = 'dirs' | 'recursive' | 'poll';
+
+export interface CreateWatcherOptions extends WatcherOptions {
+  /**
+   * Force a mechanism (diagnostics and tests). Default: `poll` when `poll` is set, else `dirs`
+   * (a watch per directory) on Linux and other systems, `recursive` on macOS and Windows.
+   */
+  backend?: WatcherBackend;
+  /** Milliseconds between polls when polling. Default 100. */
+  pollInterval?: number;
+  /** Milliseconds between checks for a watched root that is missing. Default 250. */
+  rootPollInterval?: number;
+  /** @internal Replaces `fs.watch` for the per-directory backend (tests inject failures). */
+  watchDir?: WatchDirFn;
+}
+
+/**
+ * Create a watcher. It reports every create, change and removal below each added root through
+ * `onChange` (absolute paths; a rename reports both paths; a new directory is reported with
+ * everything found inside it; a removed directory is reported, and usually its contents too).
+ * A path below two added roots (nested roots) may be reported once per root.
+ *
+ * Non-fatal problems go to `onError`: an unreadable directory, a root that does not exist
+ * (it is watched for and, when it appears, reported with its content), and running out of
+ * watches (ENOSPC, EMFILE), after which every root is polled instead; that is reported once.
+ */
+export function createWatcher(opts: CreateWatcherOptions): Watcher {
+  return new TreeWatcher(opts);
+}
+
+function defaultBackend(opts: CreateWatcherOptions): WatcherBackend {
+  if (opts.backend) return opts.backend;
+  if (opts.poll) return 'poll';
+  return process.platform === 'darwin' || process.platform === 'win32' ? 'recursive' : 'dirs';
+}
+
+interface RootEntry {
+  root: string;
+  /** A directory is ignored only when every predicate added for this root ignores it. */
+  predicates: Array<(abs: string) => boolean>;
+  backend: RootBackend;
+  ready: Promise<void>;
+}
+
+class TreeWatcher implements Watcher {
+  private readonly roots = new Map<string, RootEntry>();
+  private backend: WatcherBackend;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: CreateWatcherOptions) {
+    this.backend = defaultBackend(opts);
+  }
+
+  async add(root: string, ignored: (absPath: string) => boolean): Promise<void> {
+    if (this.closing) throw new Error('the watcher is closed');
+    const abs = path.resolve(root);
+    const existing = this.roots.get(abs);
+    if (existing) {
+      existing.predicates.push(ignored);
+      await this.settled(existing);
+      // Content that the new predicate lets in is already known to the caller: no reports.
+      if (!this.closing) await existing.backend.rescan(false);
+      return;
+    }
+    const predicates = [ignored];
+    const entry: RootEntry = { root: abs, predicates, ...this.start(abs, predicates) };
+    this.roots.set(abs, entry);
+    await this.settled(entry);
+  }
+
+  async refresh(root: string): Promise<void> {
+    const entry = this.roots.get(path.resolve(root));
+    if (!entry || this.closing) return;
+    await this.settled(entry);
+    await entry.backend.rescan(true);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= Promise.all([...this.roots.values()].map((e) => e.backend.close())).then(() =>
+      this.roots.clear(),
+    );
+    return this.closing;
+  }
+
+  private start(
+    root: string,
+    predicates: RootEntry['predicates'],
+  ): Pick<RootEntry, 'backend' | 'ready'> {
+    const ctx: BackendContext = {
+      root,
+      ignored: (abs) => predicates.every((f) => f(abs)),
+      report: (abs) => this.report(abs),
+      error: (err) => this.error(err),
+      exhausted: (err) => this.exhausted(err),
+      rootPollMs: this.opts.rootPollInterval ?? 250,
+    };
+    const backend =
+      this.backend === 'poll'
+        ? new PollBackend(ctx, this.opts.pollInterval ?? 100)
+        : this.backend === 'recursive'
+          ? new RecursiveBackend(ctx)
+          : new DirTreeBackend(ctx, this.opts.watchDir);
+    const ready = backend.start().catch((err: unknown) => {
+      this.error(err instanceof Error ? err : new Error(String(err)));
+    });
+    return { backend, ready };
+  }
+
+  /** Wait until the root's backend is in place, following a switch to polling. */
+  private async settled(entry: RootEntry): Promise<void> {
+    for (;;) {
+      const backend = entry.backend;
+      await entry.ready;
+      if (entry.backend === backend) return;
+    }
+  }
+
+  private exhausted(err: ErrnoError): void {
+    if (this.backend === 'poll' || this.closing) return;
+    this.backend = 'poll';
+    this.error(new Error(exhaustedMessage(err), { cause: err }));
+    for (const entry of this.roots.values()) {
+      void entry.backend.close();
+      Object.assign(entry, this.start(entry.root, entry.predicates));
+    }
+  }
+
+  private report(abs: string): void {
+    if (this.closing) return;
+    try {
+      this.opts.onChange(abs);
+    } catch (err) {
+      this.error(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private error(err: Error): void {
+    if (this.closing) return;
+    try {
+      this.opts.onError(err);
+    } catch {
+      // a failing error handler has nowhere left to report to
+    }
+  }
+}
+
+function exhaustedMessage(err: ErrnoError): string {
+  const fallback = 'falling back to polling, which reacts more slowly and costs more CPU';
+  if (err.code === 'ENOSPC') {
+    return (
+      `the system limit on file watches was reached (${err.message}); ${fallback}. ` +
+      'Raise it to avoid this, e.g. `sysctl fs.inotify.max_user_watches=524288`.'
+    );
+  }
+  return (
+    `too many open files while watching (${err.message}); ${fallback}. ` +
+    'Raise the open-file limit (`ulimit -n`) to avoid this.'
+  );
+}
