@@ -214,9 +214,13 @@ export class TestProject {
   }
 
   async down(): Promise<void> {
-    await sh('docker', ['compose', '-p', this.name, 'down', '-v', '-t', '0', '--remove-orphans'], {
-      cwd: this.dir,
-    });
+    await sh(
+      'docker',
+      ['compose', '-p', this.name, 'down', '-v', '-t', '0', '--remove-orphans', '--rmi', 'local'],
+      {
+        cwd: this.dir,
+      },
+    );
   }
 
   async cleanup(): Promise<void> {
