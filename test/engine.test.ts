@@ -428,10 +428,23 @@ describe('write', () => {
   });
 
   test('auto picks a transport; an image without tar always uses the archive endpoint', async () => {
+    // Small batches take the stream; many entries or large files the endpoint.
     const r = await channels.bb!.write([file('/auto/a', 'auto')]);
     assertClean(r);
-    assert.ok(vias.includes(r.via));
+    assert.equal(r.via, 'tar-stream');
     assert.equal(await dexec('bb', ['cat', '/auto/a']), 'auto');
+    const many = Array.from({ length: 101 }, (_, i) => file(`/auto/many/${i}`, `${i}`));
+    const m = await channels.deb!.write(many);
+    assertClean(m);
+    assert.equal(m.via, 'archive');
+    assert.equal(m.written, 101);
+    const bigSource = join(local, 'two-mb.bin');
+    await writeFile(bigSource, randomBytes(2 * 1024 * 1024));
+    const b = await channels.deb!.write([
+      file('/auto/big', '', { content: undefined, source: bigSource }),
+    ]);
+    assertClean(b);
+    assert.equal(b.via, 'archive');
 
     for (const via of ['auto', 'tar-stream', 'archive'] as const) {
       const s = await channels.scratch!.write([file('/app/x.txt', `scratch ${via}`)], { via });

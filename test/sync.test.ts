@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliProcess, repoRoot, sh, TestProject, waitFor } from './helpers.js';
 
@@ -40,7 +40,12 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
       'src-deb/a.txt': 'a',
       'src-bare/b.txt': 'b',
       'src-rep/r.txt': 'r',
+      'src-own/sub/o.txt': 'owned',
+      'src-glob/a/one.txt': 'glob',
+      'src-glob/a/skip.md': 'not a .txt',
     });
+    await symlink('index.html', p.path('src-web/link.html'));
+    await symlink('/etc/passwd', p.path('src-web/escape'));
     w = p.spawn(['up', '--watch', '--no-logs']);
     await w.waitForOutput(/watching \d+ rules/, 180_000);
   });
@@ -68,6 +73,43 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
     assert.equal(await exists(p, 'web', web('secret/key')), false);
     assert.equal(await exists(p, 'web', web('drop.bak')), false);
     assert.equal(await p.readRemote('web', web('keep.bak')), 're-included by .syncignore');
+  });
+
+  test('owner, group, fileMode and dirMode; default owner is the container user', async () => {
+    assert.equal(
+      await p.exec('web', ['stat', '-c', '%u:%g %a', '/own/sub/o.txt']),
+      '1000:1000 600\n',
+    );
+    assert.equal(await p.exec('web', ['stat', '-c', '%u:%g %a', '/own/sub']), '1000:1000 700\n');
+    assert.equal(await p.exec('rep', ['stat', '-c', '%u:%g', '/rep/r.txt']), '1000:1000\n');
+    await p.write('src-own/sub/new.txt', 'n');
+    await eventually(
+      'owned new file',
+      async () =>
+        (await p.exec('web', ['stat', '-c', '%u:%g %a', '/own/sub/new.txt'])) === '1000:1000 600\n',
+    );
+  });
+
+  test('a glob source with strip', async () => {
+    assert.equal(await p.readRemote('web', '/globbed/a/one.txt'), 'glob');
+    assert.equal(await exists(p, 'web', '/globbed/a/skip.md'), false);
+    await p.write('src-glob/b/two.txt', 'two');
+    await p.write('src-glob/b/no.md', 'no');
+    await eventually(
+      'glob add',
+      async () => (await p.readRemote('web', '/globbed/b/two.txt')) === 'two',
+    );
+    assert.equal(await exists(p, 'web', '/globbed/b/no.md'), false);
+  });
+
+  test('symlinks are kept as links and never followed out of the source', async () => {
+    assert.equal(await p.exec('web', ['readlink', web('link.html')]), 'index.html\n');
+    assert.equal(await p.exec('web', ['readlink', web('escape')]), '/etc/passwd\n');
+    await symlink('new.txt', p.path('src-web/later-link'));
+    await eventually(
+      'new link',
+      async () => (await p.exec('web', ['readlink', web('later-link')])) === 'new.txt\n',
+    );
   });
 
   test('a file name with spaces and non-ASCII characters', async () => {
@@ -209,8 +251,8 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { event: string; files?: number; service?: string })
       .filter((r) => r.event === 'sync')
-      .slice(-5);
-    assert.equal(last.length, 5, log);
+      .slice(-7);
+    assert.equal(last.length, 7, log);
     for (const rec of last) assert.equal(rec.files, 0, JSON.stringify(rec));
   });
 });
@@ -272,6 +314,16 @@ describe('conflict safety of the one-way modes', { timeout: 300_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /upload\s+plan\.txt/);
     assert.equal(await exists(p, 'replica', '/t/plan.txt'), false);
+  });
+  test('down stops a running watcher, then the stack', async () => {
+    const w = p.spawn(['watch', '--no-logs']);
+    await w.waitForOutput(/watching \d+ rules/, 60_000);
+    const r = await p.composync(['down']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /stopped the running watcher/);
+    assert.equal(await w.stop(), 0, w.output);
+    const ps = await p.compose(['ps', '-aq']);
+    assert.equal(ps.stdout.trim(), '');
   });
 });
 

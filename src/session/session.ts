@@ -173,6 +173,7 @@ export class Session {
         files: rep.uploaded,
         bytes: rep.bytes,
         ms: Math.round(rep.ms),
+        via: rep.via,
         message:
           kind === 'initial'
             ? `initial sync: ${rep.uploaded} files uploaded to ${rs.targetAbs}`

@@ -31,6 +31,8 @@ export interface LogRecord {
   bytes?: number;
   ms?: number;
   message: string;
+  /** Which transport carried an upload: `archive` (endpoint) or `tar-stream` (exec tar). */
+  via?: 'archive' | 'tar-stream';
   /** Paths concerned (at most a few, for problems and conflicts). */
   paths?: string[];
 }
