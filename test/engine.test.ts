@@ -375,7 +375,7 @@ describe('write', () => {
 
   for (const svc of ['bb', 'deb'])
     for (const via of vias)
-      test(`${svc} via ${via}: a directory in the way of a file is a problem; the rest lands`, async () => {
+      test(`${svc} via ${via}: a directory in the way of a file, or the reverse, is a problem`, async () => {
         const ch = channels[svc]!;
         const base = `/way/${via}`;
         await dexec(svc, ['mkdir', '-p', `${base}/x/keep`]);
@@ -391,6 +391,17 @@ describe('write', () => {
         assert.equal(await dexec(svc, ['cat', `${base}/a1`]), 'a1');
         assert.equal(await dexec(svc, ['cat', `${base}/a2`]), 'a2');
         assert.match(await statIn(svc, `${base}/x/keep`), /directory$/);
+
+        // And a file in the way of a directory.
+        await dexec(svc, ['sh', '-c', `echo keep > ${base}/f`]);
+        const d = await ch.write([dir(`${base}/f`, 0o700), file(`${base}/a3`, 'a3')], { via });
+        assert.deepEqual(
+          d.problems.map((p) => p.path),
+          [`${base}/f`],
+        );
+        assert.equal(await dexec(svc, ['cat', `${base}/f`]), 'keep\n');
+        assert.match(await statIn(svc, `${base}/f`), /^0:0\|644\|.*regular file$/);
+        assert.equal(await dexec(svc, ['cat', `${base}/a3`]), 'a3');
       });
 
   test('a dead tar session is replaced; a hung one times out into the archive endpoint', async () => {
@@ -455,10 +466,28 @@ describe('write', () => {
     }
   });
 
-  test('a closed channel refuses writes', async () => {
-    const ch = await engine.attach((await engine.listContainers(project, ['bb']))[0]!);
+  test('compressed archives (as for remote engines) land the same', async () => {
+    const gz = createEngine(process.env, { compress: true });
+    const ch = await gz.attach((await gz.listContainers(project, ['bb']))[0]!);
+    try {
+      const r = await ch.write([file('/gz/a.txt', 'zipped', { mode: 0o600 }), dir('/gz/d', 0o711)]);
+      assertClean(r);
+      assert.equal(r.via, 'archive');
+      assert.equal(await dexec('bb', ['cat', '/gz/a.txt']), 'zipped');
+      assert.match(await statIn('bb', '/gz/a.txt'), /^1000:1000\|600\|6\|/);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  test('close ends the tar session; a closed channel refuses writes', async () => {
+    const ch = await engine.attach((await engine.listContainers(project, ['ev']))[0]!);
     await ch.write([file('/closed/a', 'a')], { via: 'tar-stream' });
+    assert.equal((await sh('docker', ['exec', ids.ev!, 'pidof', 'tar'])).code, 0);
     await ch.close();
+    await waitFor(async () => (await sh('docker', ['exec', ids.ev!, 'pidof', 'tar'])).code === 1, {
+      what: 'tar to exit',
+    });
     await assert.rejects(ch.write([file('/closed/b', 'b')]), EngineError);
   });
 });

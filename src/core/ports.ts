@@ -89,9 +89,12 @@ export interface ContainerChannel {
     group?: string | number,
   ): Promise<{ uid: number; gid: number }>;
   /**
-   * Write entries. `via: 'auto'` picks the transport by batch size (measured in the benchmarks):
-   * the archive endpoint for small batches, the exec tar stream for bulk when the image has tar.
-   * Parent directories missing in the container are created.
+   * Write entries. `via: 'auto'` picks the transport by batch size (measured in the benchmarks,
+   * see `TRANSPORT_THRESHOLDS` in engine/channel.ts): the exec tar stream for small batches
+   * when the image has tar, the archive endpoint for many entries or large files (and for
+   * images without tar). Parent directories missing in the container are created (root-owned,
+   * 0755). A directory is never replaced by a file or the reverse: that entry is a problem
+   * (delete it first).
    */
   write(
     entries: WriteEntry[],

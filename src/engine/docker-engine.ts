@@ -18,6 +18,8 @@ export interface EngineOptions {
   debug?: (line: string) => void;
   /** A tar-stream write that makes no progress for this long fails over (default 30 s). */
   sessionTimeoutMs?: number;
+  /** gzip archives sent to the engine (default: when the engine is remote, tcp:// or ssh://). */
+  compress?: boolean;
 }
 
 const LABEL_PROJECT = 'com.docker.compose.project';
@@ -115,7 +117,7 @@ class DockerEngine implements Engine {
         shell: shellProbe.exitCode === 0,
       },
       hasSh: !shellProbe.cannotStart,
-      remote: this.calls.target.remote,
+      compress: this.opts.compress ?? this.calls.target.remote,
       sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 30_000,
       log: this.opts.debug,
     });
