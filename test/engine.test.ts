@@ -404,6 +404,22 @@ describe('write', () => {
         assert.equal(await dexec(svc, ['cat', `${base}/a3`]), 'a3');
       });
 
+  for (const via of vias)
+    test(`deb via ${via}: a read-only path is a problem; the rest lands`, async () => {
+      const r = await channels.deb!.write(
+        [file(`/ok-${via}/a`, 'a'), file('/ro/new.txt', 'no'), file(`/ok-${via}/b`, 'b')],
+        { via },
+      );
+      assert.deepEqual(
+        r.problems.map((p) => p.path),
+        ['/ro/new.txt'],
+      );
+      assert.match(r.problems[0]!.message, /read-only file system/i);
+      assert.equal(r.written, 2);
+      assert.equal(await dexec('deb', ['cat', `/ok-${via}/a`]), 'a');
+      assert.equal(await dexec('deb', ['cat', `/ok-${via}/b`]), 'b');
+    });
+
   test('a dead tar session is replaced; a hung one times out into the archive endpoint', async () => {
     const ch = channels.bb!;
     assertClean(await ch.write([file('/dead/1', 'one')], { via: 'tar-stream' }));

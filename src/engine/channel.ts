@@ -212,8 +212,7 @@ export class DockerChannel implements ContainerChannel {
     for (let attempt = 0; ; attempt++) {
       const r = await this.putArchiveOnce(remaining);
       if (!r.refused) return { confirmed: r.fed, problems: [...problems, ...r.problems] };
-      const quoted = [...r.refused.matchAll(/"([^"]+)"/g)].map((m) => posix.normalize(m[1]!));
-      const culprit = remaining.find((p) => quoted.includes(posix.normalize(p.path)));
+      const culprit = namedIn(r.refused, remaining);
       const message = `the engine refused the write: ${r.refused}`;
       if (!culprit || attempt >= 16) {
         for (const p of remaining) problems.push({ path: p.path, message });
@@ -444,6 +443,23 @@ function result(via: WriteResult['via'], confirmed: FedEntry[], problems: Proble
     stats.set(f.path, { size: f.size, mtime: Math.floor(ms / 1000) });
   }
   return { written: confirmed.length, bytes, problems, via, stats };
+}
+
+/** The entry whose path the engine's message names (`open /a/b: ...`, `"/a/b"`), if any. */
+function namedIn(message: string, entries: PreparedEntry[]): PreparedEntry | undefined {
+  let best: PreparedEntry | undefined;
+  for (const p of entries) {
+    const path = posix.normalize(p.path).replace(/(.)\/+$/, '$1');
+    for (let i = message.indexOf(path); i !== -1; i = message.indexOf(path, i + 1)) {
+      const before = i === 0 ? ' ' : message[i - 1]!;
+      const after = message[i + path.length] ?? ' ';
+      if (/[\s"']/.test(before) && /[\s"':]/.test(after)) {
+        if (!best || path.length > best.path.length) best = p;
+        break;
+      }
+    }
+  }
+  return best;
 }
 
 function unsafeForBusybox(e: WriteEntry): boolean {
