@@ -62,36 +62,6 @@ async function removeContainers() {
   if (list.length > 0) await sh('docker', ['rm', '-f', '-v', ...list]);
 }
 
-/** The provided scratch image, or a stand-in with the same content when its entrypoint exits. */
-async function scratchImage(): Promise<string> {
-  const probe = (await docker(['run', '-d', 'composync/scratch-app'])).trim();
-  try {
-    await waitFor(
-      async () => (await docker(['inspect', '-f', '{{.State.Status}}', probe])).trim() === 'exited',
-      { timeoutMs: 2000 },
-    );
-  } catch {
-    return 'composync/scratch-app'; // it stays up
-  } finally {
-    await sh('docker', ['rm', '-f', probe]);
-  }
-  // Its busybox binary is named "sleeper", which busybox does not know as an applet.
-  const dockerfile = [
-    'FROM composync/scratch-app AS src',
-    'FROM scratch',
-    'COPY --from=src /sleeper /sleep',
-    'COPY --from=src /app /app',
-    'WORKDIR /app',
-    'ENTRYPOINT ["/sleep"]',
-    'CMD ["2147483647"]',
-  ].join('\n');
-  const r = await sh('docker', ['build', '-q', '-t', 'composync-test/scratch-sleep', '-'], {
-    input: dockerfile,
-  });
-  if (r.code !== 0) throw new Error(`building the scratch stand-in failed: ${r.stderr}`);
-  return 'composync-test/scratch-sleep';
-}
-
 /** `docker exec`, returning stdout or throwing with stderr. */
 async function dexec(service: string, cmd: string[]): Promise<string> {
   const r = await sh('docker', ['exec', ids[service]!, ...cmd]);
@@ -136,11 +106,10 @@ before(async () => {
   local = await mkdtemp(join(tmpdir(), 'composync-engine-'));
   await mkdir(join(local, 'ro'));
   await writeFile(join(local, 'ro', 'x.txt'), 'read-only');
-  const scratch = await scratchImage();
   await Promise.all([
     run('bb', 'composync/busybox', SLEEP),
     run('deb', 'composync/debian', SLEEP, ['-v', `${join(local, 'ro')}:/ro:ro`]),
-    run('scratch', scratch, []),
+    run('scratch', 'composync/scratch-app', []),
     run('usr', 'composync/busybox', SLEEP, ['--user', 'node']),
     run('hang', 'composync/busybox', SLEEP),
     run('ev', 'composync/busybox', ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']),

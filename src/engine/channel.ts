@@ -71,6 +71,11 @@ const STAT_CONCURRENCY = 8;
 /** rm's argv is chunked so a huge deletion never hits the kernel's argument limit. */
 const MAX_ARGV_BYTES = 64 * 1024;
 
+/**
+ * The ContainerChannel of one running container (see the port's contract). Writes and
+ * deletions are serialized in call order; the exec tar session is opened on first use and
+ * reopened when it died.
+ */
 export class DockerChannel implements ContainerChannel {
   readonly container: ContainerRef;
   readonly info: ContainerInfo;

@@ -20,6 +20,7 @@ export function engineMessage(err: unknown): string {
   return e.statusCode === undefined ? msg : msg.replace(/^\(HTTP code \d+\) [^-]*- ?/, '').trim();
 }
 
+/** The HTTP status of a failed engine call; undefined for socket-level failures. */
 export function statusOf(err: unknown): number | undefined {
   return (err as DockerishError | undefined)?.statusCode;
 }
