@@ -7,11 +7,11 @@ import type { CliContext } from './main.js';
 export async function runSync(
   ctx: CliContext,
   services: string[],
-  o: { dryRun?: boolean },
+  o: { dryRun?: boolean; force?: boolean },
 ): Promise<number> {
   const { session, model } = await openSession(ctx, services);
   try {
-    const reports = await session.start({ dryRun: o.dryRun });
+    const reports = await session.start({ dryRun: o.dryRun, force: o.force });
     const serviceOf = (rule: string) => rule.split('/')[0] ?? '';
     if (o.dryRun) {
       for (const l of renderPlan(reports, serviceOf)) ctx.out(l);

@@ -7,6 +7,7 @@ import { EXIT_OK, EXIT_USAGE, formatError } from '../errors.js';
 import type { ProjectOptions } from '../core/model.js';
 import { runUp, runWatch } from './cmd-up.js';
 import { runSync } from './cmd-sync.js';
+import { runTransfer } from './cmd-transfer.js';
 import { runDown } from './cmd-down.js';
 import { runConfig, runSchema } from './cmd-config.js';
 import { runStatus } from './cmd-status.js';
@@ -96,7 +97,29 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .description('one reconcile of every rule with its initial-sync strategy, then exit')
     .argument('[service...]', 'services (default: all)')
     .option('--dry-run', 'print the plan per path and change nothing')
+    .option('--force', 'apply deletions even past the deleteGuard')
     .action((services: string[], o) => run(runSync(ctx(), services, o)));
+
+  program
+    .command('push')
+    .description(
+      'upload local changes; first pulls what changed in the container since the last sync',
+    )
+    .argument('[service...]', 'services (default: all)')
+    .option('--raw', 'no state: upload every local file, overwriting the container')
+    .option('--skip-pull', 'do not pull container changes first (conflicts are still kept)')
+    .option('--dry-run', 'print the plan per path and change nothing')
+    .option('--force', 'apply deletions even past the deleteGuard')
+    .action((services: string[], o) => run(runTransfer(ctx(), 'push', services, o)));
+
+  program
+    .command('pull')
+    .description('download container changes into the local sources (conflicts are kept)')
+    .argument('[service...]', 'services (default: all)')
+    .option('--raw', 'no state: overwrite local files with every container file')
+    .option('--dry-run', 'print the plan per path and change nothing')
+    .option('--force', 'apply deletions even past the deleteGuard')
+    .action((services: string[], o) => run(runTransfer(ctx(), 'pull', services, o)));
 
   program
     .command('down')

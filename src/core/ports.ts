@@ -3,7 +3,7 @@
  * `engine/`, `compose/` and `watch/` implement them; `session/` wires them together; tests
  * may substitute them where the real thing cannot reproduce a case.
  */
-import type { Tree } from './tree.js';
+import type { Entry, Tree } from './tree.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engine
@@ -51,6 +51,8 @@ export interface WriteResult {
   problems: Problem[];
   /** Which transport carried the batch. */
   via: 'archive' | 'tar-stream';
+  /** Bytes sent to the engine for it: the tar stream, after gzip when compressed. */
+  wireBytes?: number;
   /** The size (bytes) and whole-second mtime each written file has in the container. */
   stats: Map<string, { size: number; mtime: number }>;
 }
@@ -110,6 +112,28 @@ export interface ContainerChannel {
   scan(dir: string): Promise<Tree | null>;
   /** Stat absolute container paths; null for missing ones. */
   stat(paths: string[]): Promise<Map<string, RemoteStat | null>>;
+  /**
+   * Read entries below the container directory `dir` (paths relative to it): `onEntry` gets
+   * each file, symlink or directory that exists, with a file's content as a stream that must be
+   * consumed before the next entry comes. Missing paths are skipped. Needs no tools in the
+   * image (archive endpoint): one call per path for a few, one archive of `dir` for many.
+   */
+  read(
+    dir: string,
+    rels: string[],
+    onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
+  ): Promise<void>;
+  /**
+   * Follow changes below `dir` from inside the container (an accelerator: it needs sh, find and
+   * stat in the image). `onChange` gets absolute container paths whose metadata changed (a
+   * directory's change stands for entries added or removed in it). Returns a stop function, or
+   * null when the image lacks the tools (the caller then polls with `scan`).
+   */
+  watchChanges(
+    dir: string,
+    opts: { intervalMs: number },
+    onChange: (changes: { path: string; dir: boolean }[]) => void,
+  ): Promise<(() => Promise<void>) | null>;
   /** Close any open exec sessions. */
   close(): Promise<void>;
 }
@@ -126,9 +150,26 @@ export interface ExecResult {
   output: string;
 }
 
+/** Which engine an Engine talks to (its /info), and how. */
+export interface EngineIdentity {
+  /** The engine's ID (`docker info --format '{{.ID}}'`): the same engine has the same ID. */
+  id: string;
+  name: string;
+  version: string;
+  /** Where it was reached: `unix:///var/run/docker.sock`, `tcp://host:2375`, `ssh://...`. */
+  endpoint: string;
+  /** The docker context the endpoint came from, if any. */
+  context?: string;
+  remote: boolean;
+  /** Archives are gzip-compressed on the way to it. */
+  compress: boolean;
+}
+
 export interface Engine {
   /** Verify the engine answers; throws EngineError with a hint when it does not. */
   ping(): Promise<void>;
+  /** The engine's identity (one /info call); throws EngineError when it cannot be reached. */
+  identity?(): Promise<EngineIdentity>;
   /** Containers of a project (all states), sorted by service then number. */
   listContainers(project: string, services?: string[]): Promise<ContainerRef[]>;
   /** Open a channel into a running container. */

@@ -243,3 +243,58 @@ function conflictReason(l: Side, r: Side, b: Side): string {
   if (!b) return `created on both sides with different content`;
   return `${what(l, b)} locally and ${what(r, b)} in the container since the last sync`;
 }
+
+/** Keep only the operations of the allowed directions (push without pull, pull only, ...). */
+export function restrictPlan(plan: Plan, allow: { up: boolean; down: boolean }): Plan {
+  return {
+    ...plan,
+    upload: allow.up ? plan.upload : [],
+    deleteRemote: allow.up ? plan.deleteRemote : [],
+    download: allow.down ? plan.download : [],
+    deleteLocal: allow.down ? plan.deleteLocal : [],
+  };
+}
+
+/**
+ * A stateless overwrite: every entry of the source side is written to the other side,
+ * whatever is there; nothing is deleted (`push --raw`, `pull --raw`).
+ */
+export function rawPlan(source: Tree, other: Tree, direction: 'up' | 'down'): Plan {
+  const paths = [...source.keys()].sort(byPath);
+  // a path whose kind differs on the other side is removed there first
+  const replace = paths.filter((p) => {
+    const o = other.get(p);
+    return o !== undefined && o.kind !== source.get(p)!.kind;
+  });
+  const agreed = paths.filter((p) => sameContent(source.get(p), other.get(p)));
+  const moving = paths.filter((p) => !sameContent(source.get(p), other.get(p)));
+  return {
+    upload: direction === 'up' ? moving : [],
+    deleteRemote: direction === 'up' ? replace : [],
+    download: direction === 'down' ? moving : [],
+    deleteLocal: direction === 'down' ? replace : [],
+    conflicts: [],
+    agreed,
+    gone: [],
+  };
+}
+
+/**
+ * How many entries a plan deletes on each side: a deleted directory counts with everything
+ * below it. Used by the delete guard.
+ */
+export function countDeletes(
+  plan: Plan,
+  local: Tree,
+  remote: Tree,
+): { remote: number; local: number } {
+  const count = (paths: string[], side: Tree) => {
+    let n = 0;
+    for (const p of paths) {
+      n++;
+      for (const k of side.keys()) if (k !== p && isWithin(k, p)) n++;
+    }
+    return n;
+  };
+  return { remote: count(plan.deleteRemote, remote), local: count(plan.deleteLocal, local) };
+}

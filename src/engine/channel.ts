@@ -15,12 +15,14 @@ import type {
   WriteEntry,
   WriteResult,
 } from '../core/ports.js';
-import type { Tree } from '../core/tree.js';
+import type { Entry, Tree } from '../core/tree.js';
 import { EngineError } from '../errors.js';
 import { parsePathStat, treeFromArchive } from './archive-read.js';
 import type { EngineCalls } from './calls.js';
 import { engineMessage, isNoSuchContainer, statusOf } from './engine-errors.js';
 import { feedEntries, prepareEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
+import { archiveGetter, readEntries } from './remote-read.js';
+import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
 import { parseGroup, parsePasswd, resolveIds, type UserDb } from './users.js';
 
@@ -85,6 +87,7 @@ export class DockerChannel implements ContainerChannel {
   private userDb: Promise<UserDb> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly watches = new Set<RemoteWatchHandle>();
 
   constructor(private readonly opts: ChannelOptions) {
     this.calls = opts.calls;
@@ -167,7 +170,7 @@ export class DockerChannel implements ContainerChannel {
       try {
         const session = await this.tarSession();
         const r = await session.write(streamable);
-        return result('tar-stream', r.confirmed, [...problems, ...r.problems]);
+        return result('tar-stream', r.confirmed, [...problems, ...r.problems], r.wireBytes);
       } catch (err) {
         if (!(err instanceof SessionDied)) throw err;
         // The batch is sent again as a whole: writes are idempotent.
@@ -175,7 +178,7 @@ export class DockerChannel implements ContainerChannel {
       }
     }
     const r = await this.writeArchive(prepared);
-    return result('archive', r.confirmed, [...problems, ...r.problems]);
+    return result('archive', r.confirmed, [...problems, ...r.problems], r.wireBytes);
   }
 
   /**
@@ -211,30 +214,36 @@ export class DockerChannel implements ContainerChannel {
    */
   private async writeArchive(
     prepared: PreparedEntry[],
-  ): Promise<{ confirmed: FedEntry[]; problems: Problem[] }> {
+  ): Promise<{ confirmed: FedEntry[]; problems: Problem[]; wireBytes: number }> {
     const problems: Problem[] = [];
     let remaining = prepared;
+    let wireBytes = 0;
     for (let attempt = 0; ; attempt++) {
       const r = await this.putArchiveOnce(remaining);
-      if (!r.refused) return { confirmed: r.fed, problems: [...problems, ...r.problems] };
+      wireBytes += r.wireBytes;
+      if (!r.refused)
+        return { confirmed: r.fed, problems: [...problems, ...r.problems], wireBytes };
       const culprit = namedIn(r.refused, remaining);
       const message = `the engine refused the write: ${r.refused}`;
       if (!culprit || attempt >= 16) {
         for (const p of remaining) problems.push({ path: p.path, message });
-        return { confirmed: [], problems };
+        return { confirmed: [], problems, wireBytes };
       }
       problems.push({ path: culprit.path, message });
       remaining = remaining.filter((p) => p !== culprit);
-      if (remaining.length === 0) return { confirmed: [], problems };
+      if (remaining.length === 0) return { confirmed: [], problems, wireBytes };
     }
   }
 
   private async putArchiveOnce(
     prepared: PreparedEntry[],
-  ): Promise<{ fed: FedEntry[]; problems: Problem[]; refused?: string }> {
+  ): Promise<{ fed: FedEntry[]; problems: Problem[]; refused?: string; wireBytes: number }> {
     const problems: Problem[] = [];
     const pack = tar.pack();
     const body = (this.opts.compress ? pack.pipe(createGzip()) : pack) as NodeJS.ReadableStream;
+    // What goes on the wire: the request body after compression.
+    let wireBytes = 0;
+    body.on('data', (chunk: Buffer) => (wireBytes += chunk.length));
     const name = this.container.name;
     const put = this.calls
       .call(`write into ${name}`, name, () =>
@@ -268,10 +277,10 @@ export class DockerChannel implements ContainerChannel {
     if (failure) {
       const cause = failure.cause;
       if (isNoSuchContainer(cause) || statusOf(cause) === undefined) throw failure;
-      return { fed: [], problems, refused: engineMessage(cause) };
+      return { fed: [], problems, refused: engineMessage(cause), wireBytes };
     }
     if (feedError) throw feedError;
-    return { fed, problems };
+    return { fed, problems, wireBytes };
   }
 
   private tarSession(): Promise<TarSession> {
@@ -395,8 +404,46 @@ export class DockerChannel implements ContainerChannel {
     return out;
   }
 
+  read(
+    dir: string,
+    rels: string[],
+    onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
+  ): Promise<void> {
+    this.assertOpen();
+    const container = this.calls.docker.getContainer(this.container.id);
+    const name = this.container.name;
+    const get = archiveGetter(container, (err) => statusOf(err) === 404 && !isNoSuchContainer(err));
+    return this.calls.call(`read ${rels.length} paths below ${dir} in ${name}`, name, () =>
+      readEntries(get, dir, rels, onEntry),
+    );
+  }
+
+  async watchChanges(
+    dir: string,
+    opts: { intervalMs: number },
+    onChange: (changes: { path: string; dir: boolean }[]) => void,
+  ): Promise<(() => Promise<void>) | null> {
+    this.assertOpen();
+    if (!this.opts.hasSh) return null;
+    const h = await startRemoteWatch(
+      this.calls.docker,
+      this.container.id,
+      dir,
+      opts.intervalMs,
+      onChange,
+    );
+    if (!h) return null;
+    this.watches.add(h);
+    return async () => {
+      this.watches.delete(h);
+      await h.stop();
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const h of this.watches) await h.stop();
+    this.watches.clear();
     this.closed = true;
     await this.queue;
     await (this.opening?.catch(() => undefined) ?? Promise.resolve());
@@ -437,7 +484,12 @@ export class DockerChannel implements ContainerChannel {
   }
 }
 
-function result(via: WriteResult['via'], confirmed: FedEntry[], problems: Problem[]): WriteResult {
+function result(
+  via: WriteResult['via'],
+  confirmed: FedEntry[],
+  problems: Problem[],
+  wireBytes = 0,
+): WriteResult {
   const stats = new Map<string, { size: number; mtime: number }>();
   let bytes = 0;
   for (const f of confirmed) {
@@ -447,7 +499,7 @@ function result(via: WriteResult['via'], confirmed: FedEntry[], problems: Proble
     const ms = Number.isFinite(f.entry.mtimeMs) ? Math.max(0, f.entry.mtimeMs) : 0;
     stats.set(f.path, { size: f.size, mtime: Math.floor(ms / 1000) });
   }
-  return { written: confirmed.length, bytes, problems, via, stats };
+  return { written: confirmed.length, bytes, problems, via, stats, wireBytes };
 }
 
 /** The entry whose path the engine's message names (`open /a/b: ...`, `"/a/b"`), if any. */

@@ -195,7 +195,9 @@ export async function readLocalPaths(
     }
     const e = st && entryFromStats(st);
     if (!e) {
-      coverBelow(rel); // gone, with everything below it
+      // gone (or never here: a path that changed in the container), with everything below it
+      if (!filter.excluded(rel, base.get(rel)?.kind === 'dir')) covered.add(rel);
+      coverBelow(rel);
       return;
     }
     const isDir = e.kind === 'dir';

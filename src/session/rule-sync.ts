@@ -6,7 +6,16 @@
  */
 import { join } from 'node:path';
 import { isInside, fromContainerRel, resolveTarget, toContainerPath } from '../core/paths.js';
-import { planSync, type Conflict, type Plan } from '../core/reconcile.js';
+import {
+  countDeletes,
+  planSync,
+  rawPlan,
+  restrictPlan,
+  type Conflict,
+  type Plan,
+} from '../core/reconcile.js';
+import { posix } from 'node:path';
+import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
 import type { ContainerChannel, Problem, WriteEntry } from '../core/ports.js';
 import { isWithin, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
@@ -28,6 +37,11 @@ export interface SyncReport {
   bytes: number;
   /** Container paths removed. */
   deleted: number;
+  /** Entries written locally (files, links, directories) and bytes of file content. */
+  downloaded: number;
+  downloadedBytes: number;
+  /** Local paths removed. */
+  deletedLocal: number;
   conflicts: Conflict[];
   problems: Problem[];
   ms: number;
@@ -39,6 +53,14 @@ export interface SyncReport {
 
 /** A batch above this many paths reads the container side with one scan instead of stats. */
 const STAT_LIMIT = 128;
+
+/** The delete guard ignores batches deleting fewer entries than this (normal edits). */
+export const GUARD_MIN_ENTRIES = 10;
+
+export interface ApplyOptions {
+  /** Apply deletions even past the delete guard (an explicit command the user asked for). */
+  force?: boolean;
+}
 
 export class RuleSync {
   readonly targetAbs: string;
@@ -120,7 +142,7 @@ export class RuleSync {
    * the caller scanned it once for several containers.
    */
   async initialSync(
-    opts: { dryRun?: boolean; local?: { tree: Tree; problems: Problem[] } } = {},
+    opts: { dryRun?: boolean; local?: { tree: Tree; problems: Problem[] } } & ApplyOptions = {},
   ): Promise<SyncReport> {
     const t0 = performance.now();
     const local = opts.local ?? (await this.scanLocal());
@@ -135,7 +157,49 @@ export class RuleSync {
       noDown: this.noDown,
     });
     if (opts.dryRun) return this.report(plan, t0, local.problems);
-    return this.apply(plan, local.tree, remote, null, local.problems, t0);
+    return this.apply(plan, local.tree, remote, null, local.problems, t0, opts);
+  }
+
+  /**
+   * `push` / `pull`: stateful by default (a two-way-safe reconcile against the recorded state,
+   * restricted to the asked directions: conflicts are reported and both versions kept); `raw`
+   * overwrites the other side with every entry of this one and deletes nothing.
+   */
+  async transfer(
+    kind: 'push' | 'pull',
+    opts: { raw?: boolean; skipPull?: boolean; dryRun?: boolean } & ApplyOptions = {},
+  ): Promise<SyncReport> {
+    const t0 = performance.now();
+    const local = await this.scanLocal();
+    const remote = await this.scanRemote();
+    let plan: Plan;
+    if (opts.raw) {
+      plan =
+        kind === 'push' ? rawPlan(local.tree, remote, 'up') : rawPlan(remote, local.tree, 'down');
+    } else {
+      const full = planSync({
+        local: local.tree,
+        remote,
+        base: this.state.tree,
+        mode: 'two-way-safe',
+        noUp: this.noUp,
+        noDown: this.noDown,
+      });
+      plan = restrictPlan(full, {
+        up: kind === 'push',
+        down: kind === 'pull' || !opts.skipPull,
+      });
+    }
+    if (opts.dryRun) return this.report(plan, t0, local.problems);
+    return this.apply(
+      plan,
+      local.tree,
+      remote,
+      opts.raw ? new Set() : null,
+      local.problems,
+      t0,
+      opts,
+    );
   }
 
   /**
@@ -144,10 +208,17 @@ export class RuleSync {
    */
   async applyBatch(
     changed: Set<string>,
-    local?: { tree: Tree; covered: Set<string>; problems: Problem[] },
+    opts: { remoteDirs?: Set<string> } = {},
   ): Promise<SyncReport> {
     const t0 = performance.now();
-    const l = local ?? (await this.readLocal(changed));
+    // a directory that changed in the container: its entries may have been added or removed
+    for (const d of opts.remoteDirs ?? []) {
+      changed.add(d);
+      for (const k of this.state.tree.keys())
+        if (posix.dirname(k) === d || (d === '' && !k.includes('/'))) changed.add(k);
+    }
+    changed.delete('');
+    const l = await this.readLocal(changed);
     const base: StateTree = new Map();
     for (const p of l.covered) {
       const b = this.state.tree.get(p);
@@ -240,6 +311,9 @@ export class RuleSync {
       uploaded: 0,
       bytes: 0,
       deleted: 0,
+      downloaded: 0,
+      downloadedBytes: 0,
+      deletedLocal: 0,
       conflicts: plan.conflicts,
       problems,
       ms: performance.now() - t0,
@@ -255,12 +329,14 @@ export class RuleSync {
     covered: Set<string> | null,
     localProblems: Problem[],
     t0: number,
+    opts: ApplyOptions = {},
   ): Promise<SyncReport> {
     const rep = this.report(plan, t0, [...localProblems]);
     const tree = this.state.tree;
     const forget = (rel: string) => {
       for (const k of [...tree.keys()]) if (isWithin(k, rel)) tree.delete(k);
     };
+    if (!opts.force) this.guard(plan, local, remote, rep);
 
     // deletions first: a kind change removes the old entry before the new one is written
     if (plan.deleteRemote.length) {
@@ -360,18 +436,100 @@ export class RuleSync {
     this.state.conflicts = [...kept, ...plan.conflicts];
     rep.conflicts = plan.conflicts;
 
-    if (plan.download.length || plan.deleteLocal.length) {
-      for (const rel of [...plan.download, ...plan.deleteLocal]) {
-        rep.problems.push({
-          path: rel,
-          message: `mode ${this.rule.mode} needs container-to-local transfer, which this version does not do yet`,
-        });
+    for (const rel of plan.deleteLocal) {
+      const problem = await removeLocal(this.rule.root, rel);
+      if (problem) rep.problems.push(problem);
+      else {
+        forget(rel);
+        rep.deletedLocal++;
       }
     }
-
+    if (plan.download.length) await this.download(plan.download, remote, rep);
     await this.save();
     rep.ms = performance.now() - t0;
     return rep;
+  }
+
+  /**
+   * The delete guard: a plan that would delete more than `deleteGuard` of a side's entries (and
+   * at least GUARD_MIN_ENTRIES) keeps those deletions back and reports a problem instead.
+   */
+  private guard(plan: Plan, local: Tree, remote: Tree, rep: SyncReport): void {
+    const share = this.deleteGuard;
+    if (share >= 1) return;
+    const n = countDeletes(plan, local, remote);
+    const total = Math.max(this.state.tree.size, local.size, remote.size);
+    const over = (count: number) => count >= GUARD_MIN_ENTRIES && count > share * total;
+    const pct = Math.round(share * 100);
+    if (over(n.remote)) {
+      rep.problems.push({
+        path: this.targetAbs,
+        message: `would delete ${n.remote} of ${total} entries in the container (more than the deleteGuard of ${pct}%): paused, nothing deleted there. If that is what you want, run \`composync sync --force\` or raise deleteGuard.`,
+      });
+      plan.deleteRemote = [];
+    }
+    if (over(n.local)) {
+      rep.problems.push({
+        path: this.rule.root,
+        message: `would delete ${n.local} of ${total} local entries (more than the deleteGuard of ${pct}%): paused, nothing deleted locally. If that is what you want, run \`composync sync --force\` or raise deleteGuard.`,
+      });
+      plan.deleteLocal = [];
+    }
+  }
+
+  /** Container path → where it is read from: the rule's target directory and the path below it. */
+  private readLocation(rel: string): { dir: string; sub: string } | null {
+    const cp = toContainerPath(this.rule, this.targetAbs, rel);
+    if (!cp) return null;
+    if (this.rule.kind === 'file') return { dir: posix.dirname(cp), sub: posix.basename(cp) };
+    const sub = posix.relative(this.targetAbs, cp);
+    return sub && !sub.startsWith('..') ? { dir: this.targetAbs, sub } : null;
+  }
+
+  private async download(rels: string[], remote: Tree, rep: SyncReport): Promise<void> {
+    const byDir = new Map<string, Map<string, string>>();
+    for (const rel of rels) {
+      const loc = this.readLocation(rel);
+      if (!loc) continue;
+      if (!byDir.has(loc.dir)) byDir.set(loc.dir, new Map());
+      byDir.get(loc.dir)!.set(loc.sub, rel);
+    }
+    const seen = new Set<string>();
+    for (const [dir, subs] of byDir) {
+      await this.channel.read(dir, [...subs.keys()], async (sub, entry, content) => {
+        const rel = subs.get(sub)!;
+        seen.add(rel);
+        const mode = entry.kind === 'file' ? entry.mode : entry.kind === 'dir' ? entry.mode : 0o777;
+        const res = await writeLocal(this.rule.root, rel, { ...entry, mode }, content);
+        if ('message' in res) {
+          rep.problems.push(res);
+          return;
+        }
+        const w = res.entry;
+        this.state.tree.set(rel, {
+          kind: w.kind,
+          hash: w.hash,
+          link: w.link,
+          lSize: w.size,
+          lMtimeMs: w.mtimeMs,
+          rSize: entry.size,
+          rMtime: Math.floor(entry.mtimeMs / 1000),
+        });
+        rep.downloaded++;
+        if (w.kind === 'file') rep.downloadedBytes += w.size;
+      });
+    }
+    for (const rel of rels) {
+      if (!seen.has(rel) && remote.has(rel))
+        rep.problems.push({
+          path: rel,
+          message: 'disappeared in the container before it could be read',
+        });
+    }
+  }
+
+  private get deleteGuard(): number {
+    return this.model.services.find((s) => s.name === this.rule.service)?.deleteGuard ?? 1;
   }
 
   async save(): Promise<void> {

@@ -4,12 +4,14 @@
  * recreated) are attached and get the initial sync of their rules.
  */
 import { readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
 import { planTriggers } from '../core/triggers.js';
 import { Batcher } from '../core/batcher.js';
 import { matchesGlob, PathFilter } from '../core/ignore.js';
 import { triggerRoots } from './trigger-roots.js';
-import type { ServiceSync, SyncModel, SyncRule } from '../core/model.js';
+import { modeDirection, type ServiceSync, type SyncModel, type SyncRule } from '../core/model.js';
+import { fromContainerRel } from '../core/paths.js';
+import { sameContent } from '../core/tree.js';
 import type { ContainerChannel, ContainerRef, Engine, Watcher } from '../core/ports.js';
 import type { LogRecord } from './sync-log.js';
 import { SyncLog } from './sync-log.js';
@@ -36,6 +38,8 @@ interface Attached {
   ref: ContainerRef;
   channel: ContainerChannel;
   rules: RuleSync[];
+  /** Stop functions of container-side change detection (reverse and two-way rules). */
+  remoteWatches: (() => Promise<void>)[];
 }
 
 interface ServiceRuntime {
@@ -53,6 +57,7 @@ export class Session {
   private watcher?: Watcher;
   private stopEvents?: () => void;
   private stopping = false;
+  private watching = false;
 
   constructor(private readonly opts: SessionOptions) {
     const { model } = opts;
@@ -94,7 +99,9 @@ export class Session {
    * Attach to every running container of the services and run the initial sync of each rule
    * (unless `initialSync` is false). Returns one report per rule and container.
    */
-  async start(opts: { initialSync?: boolean; dryRun?: boolean } = {}): Promise<SyncReport[]> {
+  async start(
+    opts: { initialSync?: boolean; dryRun?: boolean; force?: boolean } = {},
+  ): Promise<SyncReport[]> {
     await this.opts.engine.ping();
     await this.loadSyncignores();
     const names = [...this.runtimes.keys()];
@@ -132,7 +139,7 @@ export class Session {
   private async attach(
     rt: ServiceRuntime,
     ref: ContainerRef,
-    opts: { initialSync?: boolean; dryRun?: boolean },
+    opts: { initialSync?: boolean; dryRun?: boolean; force?: boolean },
   ): Promise<SyncReport[]> {
     const old = rt.containers.get(ref.id);
     if (old) await old.channel.close().catch(() => undefined);
@@ -141,25 +148,103 @@ export class Session {
       (r) => new RuleSync(r, channel, this.opts.model, this.filters.get(r.id)!),
     );
     for (const rs of rules) await rs.open();
-    rt.containers.set(ref.id, { ref, channel, rules });
+    const attached: Attached = { ref, channel, rules, remoteWatches: [] };
+    rt.containers.set(ref.id, attached);
     const reports: SyncReport[] = [];
     if (opts.initialSync === false) return reports;
     for (const rs of rules) {
       if (rs.rule.initialSync === 'disabled' && !opts.dryRun) continue;
       this.status.update(rs, { state: 'syncing' });
-      const rep = await rs.initialSync({ dryRun: opts.dryRun });
+      const rep = await rs.initialSync({ dryRun: opts.dryRun, force: opts.force });
       reports.push(rep);
       if (!opts.dryRun) this.record(rt.svc.name, rs, rep, 'initial');
     }
+    if (this.watching) await this.watchRemote(rt, attached);
     return reports;
+  }
+
+  /**
+   * Container-side change detection for the rules that move files down: an exec loop in the
+   * container where the image allows it, else a periodic scan through the archive endpoint
+   * (its interval grows with the time a scan takes, so the cost stays bounded).
+   */
+  private async watchRemote(rt: ServiceRuntime, a: Attached): Promise<void> {
+    for (const [i, rs] of a.rules.entries()) {
+      if (modeDirection(rs.rule.mode) === 'up') continue;
+      const file = rs.rule.kind === 'file';
+      const dir = file ? posix.dirname(rs.targetAbs) : rs.targetAbs;
+      const onChanges = (changes: { path: string; dir: boolean }[]) => {
+        for (const c of changes) {
+          const sub = posix.relative(rs.targetAbs, c.path);
+          if (sub.startsWith('..')) continue;
+          const rel = fromContainerRel(rs.rule, sub);
+          if (rel === null) continue;
+          if (c.dir && !file) rt.batcher?.add(`${i}\0\x01${rel}`);
+          else if (rel !== '') rt.batcher?.add(`${i}\0${rel}`);
+        }
+      };
+      // about 0.5 s for ordinary trees, up to 5 s for 100,000 entries: one find per interval
+      const intervalMs = Math.max(500, Math.min(5000, rs.base.size / 20));
+      const stop = await a.channel.watchChanges(dir, { intervalMs }, onChanges).catch(() => null);
+      a.remoteWatches.push(stop ?? this.pollRemote(rt, i, rs));
+    }
+  }
+
+  private pollRemote(rt: ServiceRuntime, i: number, rs: RuleSync): () => Promise<void> {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = async () => {
+      const t0 = performance.now();
+      try {
+        const tree = await rs.scanRemote();
+        const base = rs.base;
+        for (const [rel, e] of tree) {
+          const b = base.get(rel);
+          if (!b || !sameContent(e, b)) rt.batcher?.add(`${i}\0${rel}`);
+        }
+        for (const rel of base.keys()) if (!tree.has(rel)) rt.batcher?.add(`${i}\0${rel}`);
+      } catch {
+        // the container went away: its events detach it
+      }
+      if (!stopped) timer = setTimeout(tick, Math.max(2000, (performance.now() - t0) * 10));
+    };
+    timer = setTimeout(tick, 2000);
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   private detach(rt: ServiceRuntime, id: string): void {
     const a = rt.containers.get(id);
     if (!a) return;
     rt.containers.delete(id);
+    for (const stop of a.remoteWatches) void stop().catch(() => undefined);
     void a.channel.close().catch(() => undefined);
     for (const rs of a.rules) this.status.update(rs, { state: 'stopped' });
+  }
+
+  /**
+   * `push` / `pull` of every rule in every running container of the services (see
+   * RuleSync.transfer), then report.
+   */
+  async transfer(
+    kind: 'push' | 'pull',
+    opts: { raw?: boolean; skipPull?: boolean; dryRun?: boolean; force?: boolean },
+  ): Promise<SyncReport[]> {
+    await this.start({ initialSync: false });
+    const out: SyncReport[] = [];
+    for (const rt of this.runtimes.values()) {
+      for (const a of rt.containers.values()) {
+        for (const rs of a.rules) {
+          const rep = await rs.transfer(kind, opts);
+          if (!opts.dryRun) this.record(rt.svc.name, rs, rep, 'batch');
+          out.push(rep);
+        }
+      }
+    }
+    await this.status.write();
+    return out;
   }
 
   /** Report one sync: the sync log, the screen and the status file. */
@@ -178,6 +263,27 @@ export class Session {
           kind === 'initial'
             ? `initial sync: ${rep.uploaded} files uploaded to ${rs.targetAbs}`
             : `${rep.uploaded} files uploaded`,
+      });
+    }
+    if (rep.downloaded) {
+      this.emit({
+        ...base,
+        level: 'info',
+        event: 'download',
+        files: rep.downloaded,
+        bytes: rep.downloadedBytes,
+        ms: Math.round(rep.ms),
+        message: `${rep.downloaded} entries downloaded from the container`,
+      });
+    }
+    if (rep.deletedLocal) {
+      this.emit({
+        ...base,
+        level: 'info',
+        event: 'delete',
+        files: rep.deletedLocal,
+        ms: Math.round(rep.ms),
+        message: `${rep.deletedLocal} paths deleted locally`,
       });
     }
     if (rep.deleted) {
@@ -210,8 +316,8 @@ export class Session {
     }
     this.status.update(rs, {
       state: rep.problems.length ? 'error' : 'watching',
-      files: rep.uploaded + rep.deleted,
-      bytes: rep.bytes,
+      files: rep.uploaded + rep.deleted + rep.downloaded + rep.deletedLocal,
+      bytes: rep.bytes + rep.downloadedBytes,
       problems: rep.problems,
     });
     this.status.schedule();
@@ -294,10 +400,13 @@ export class Session {
         return t.shallow || rel === '.git' || rel.endsWith('/.git') || rel === '.composync';
       });
     }
+    this.watching = true;
+    for (const rt of this.runtimes.values())
+      for (const a of rt.containers.values()) await this.watchRemote(rt, a);
     for (const rt of this.runtimes.values())
       for (const rs of [...rt.containers.values()].flatMap((c) => c.rules))
         this.status.update(rs, { state: 'watching' });
-    await this.status.write({ watching: true });
+    await this.status.write({ watching: true, services: [...this.runtimes.keys()] });
   }
 
   private skipDir(rule: SyncRule, rel: string): boolean {
@@ -336,6 +445,7 @@ export class Session {
    */
   private async runBatch(rt: ServiceRuntime, keys: Set<string>): Promise<void> {
     const byRule = new Map<number, Set<string>>();
+    const remoteDirs = new Map<number, Set<string>>();
     const full = new Set<number>();
     const triggered: string[] = [];
     for (const k of keys) {
@@ -347,7 +457,9 @@ export class Session {
       }
       const i = Number(k.slice(0, z));
       if (rel === '') full.add(i);
-      else byRule.set(i, (byRule.get(i) ?? new Set()).add(rel));
+      else if (rel.startsWith('\x01')) {
+        remoteDirs.set(i, (remoteDirs.get(i) ?? new Set()).add(rel.slice(1)));
+      } else byRule.set(i, (byRule.get(i) ?? new Set()).add(rel));
     }
     const triggers = planTriggers(rt.svc, triggered);
     if (triggers.rebuild) return this.rebuild(rt);
@@ -365,7 +477,9 @@ export class Session {
         try {
           let rep: SyncReport | null = null;
           if (full.has(i)) rep = await rs.initialSync();
-          else if (byRule.has(i)) rep = await rs.applyBatch(byRule.get(i)!);
+          else if (byRule.has(i) || remoteDirs.has(i)) {
+            rep = await rs.applyBatch(new Set(byRule.get(i)), { remoteDirs: remoteDirs.get(i) });
+          }
           if (rep) {
             this.record(rt.svc.name, rs, rep, 'batch');
             paths.push(...rep.changedPaths);
@@ -487,6 +601,7 @@ export class Session {
     await Promise.all([...this.runtimes.values()].map((rt) => rt.queue));
     for (const rt of this.runtimes.values()) {
       for (const a of rt.containers.values()) {
+        for (const stop of a.remoteWatches) await stop().catch(() => undefined);
         for (const rs of a.rules) await rs.save().catch(() => undefined);
         await a.channel.close().catch(() => undefined);
       }
