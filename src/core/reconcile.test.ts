@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, planSync, type Action } from './reconcile.js';
+import { countDeletes, decide, planSync, rawPlan, restrictPlan, type Action } from './reconcile.js';
 import { MODES, type InitialSync, type Mode } from './model.js';
 import type { Entry, StateEntry, StateTree, Tree } from './tree.js';
 
@@ -172,5 +172,42 @@ describe('planSync', () => {
     assert.deepEqual(plan.conflicts, [
       { path: 'f', reason: 'modified locally and modified in the container since the last sync' },
     ]);
+  });
+});
+
+describe('push and pull plans', () => {
+  test('restrictPlan keeps only the allowed directions', () => {
+    const plan = planSync({
+      local: tree({ up: v1, same: v0 }),
+      remote: tree({ down: v2, same: v0 }),
+      base: state({ same: v0 }),
+      mode: 'two-way-safe',
+    });
+    assert.deepEqual(restrictPlan(plan, { up: true, down: false }).download, []);
+    assert.deepEqual(restrictPlan(plan, { up: true, down: false }).upload, ['up']);
+    assert.deepEqual(restrictPlan(plan, { up: false, down: true }).download, ['down']);
+    assert.deepEqual(restrictPlan(plan, { up: false, down: true }).upload, []);
+  });
+
+  test('rawPlan overwrites every differing entry and deletes nothing', () => {
+    const plan = rawPlan(
+      tree({ a: v1, b: v0, k: dir() }),
+      tree({ a: v2, b: v0, c: v2, k: v0 }),
+      'up',
+    );
+    assert.deepEqual(plan.upload, ['a', 'k']);
+    assert.deepEqual(plan.deleteRemote, ['k']);
+    assert.deepEqual(plan.agreed, ['b']);
+  });
+
+  test('countDeletes counts a deleted directory with everything below it', () => {
+    const remote = tree({ d: dir(), 'd/a': v0, 'd/b': v0, x: v0 });
+    const plan = planSync({
+      local: tree({}),
+      remote,
+      base: state({ d: dir(), 'd/a': v0, 'd/b': v0, x: v0 }),
+      mode: 'one-way-replica',
+    });
+    assert.deepEqual(countDeletes(plan, new Map(), remote), { remote: 4, local: 0 });
   });
 });
