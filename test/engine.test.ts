@@ -700,7 +700,9 @@ describe('errors', () => {
     assert.equal(tcp.options.host, '10.1.2.3');
     assert.equal(tcp.options.port, '2375');
     assert.equal(tcp.options.protocol, 'http');
-    assert.equal(resolveEngineTarget({ DOCKER_HOST: 'ssh://me@box' }).options.protocol, 'ssh');
+    const ssh = resolveEngineTarget({ DOCKER_HOST: 'ssh://me@box:2222' });
+    assert.equal(ssh.transport, 'ssh');
+    assert.equal(ssh.remote, true);
     assert.equal(resolveEngineTarget({ HOME: local }).remote, false);
     assert.throws(() => resolveEngineTarget({ DOCKER_HOST: 'ftp://x' }), EngineError);
   });

@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import type {
@@ -240,10 +241,16 @@ export class DockerChannel implements ContainerChannel {
   ): Promise<{ fed: FedEntry[]; problems: Problem[]; refused?: string; wireBytes: number }> {
     const problems: Problem[] = [];
     const pack = tar.pack();
-    const body = (this.opts.compress ? pack.pipe(createGzip()) : pack) as NodeJS.ReadableStream;
-    // What goes on the wire: the request body after compression.
+    // What goes on the wire: the request body after compression. (A counting stage in the pipe,
+    // not a 'data' listener, which would start the flow before the request reads it.)
     let wireBytes = 0;
-    body.on('data', (chunk: Buffer) => (wireBytes += chunk.length));
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        wireBytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const body = this.opts.compress ? pack.pipe(createGzip()).pipe(counter) : pack.pipe(counter);
     const name = this.container.name;
     const put = this.calls
       .call(`write into ${name}`, name, () =>

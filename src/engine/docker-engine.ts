@@ -5,10 +5,11 @@ import type {
   ContainerRef,
   Engine,
   EngineEvent,
+  EngineIdentity,
   ExecResult,
 } from '../core/ports.js';
-import { EngineError } from '../errors.js';
-import { EngineCalls } from './calls.js';
+import { EngineError, UsageError } from '../errors.js';
+import { DEFAULT_MAX_CONCURRENT_CALLS, EngineCalls } from './calls.js';
 import { DockerChannel } from './channel.js';
 import { resolveEngineTarget } from './connection.js';
 import { resolveIds, needsUserDb, splitUserSpec } from './users.js';
@@ -18,8 +19,16 @@ export interface EngineOptions {
   debug?: (line: string) => void;
   /** A tar-stream write that makes no progress for this long fails over (default 30 s). */
   sessionTimeoutMs?: number;
-  /** gzip archives sent to the engine (default: when the engine is remote, tcp:// or ssh://). */
+  /**
+   * gzip archives sent to the engine. Default: COMPOSYNC_COMPRESS (`auto`, `on`, `off`), and
+   * `auto` means when the engine is remote (tcp://, ssh://, a context naming one).
+   */
   compress?: boolean;
+  /**
+   * Engine calls in flight at once (default: COMPOSYNC_ENGINE_CONCURRENCY, else
+   * DEFAULT_MAX_CONCURRENT_CALLS); the rest wait their turn.
+   */
+  maxConcurrentCalls?: number;
 }
 
 const LABEL_PROJECT = 'com.docker.compose.project';
@@ -46,7 +55,49 @@ export function createEngine(
 ): Engine {
   const target = resolveEngineTarget(env);
   const docker = new Docker(target.options);
-  return new DockerEngine(new EngineCalls(docker, target, opts.debug), opts);
+  const compress = opts.compress ?? compressFromEnv(env.COMPOSYNC_COMPRESS, target.remote);
+  const max = opts.maxConcurrentCalls ?? concurrencyFromEnv(env.COMPOSYNC_ENGINE_CONCURRENCY);
+  opts.debug?.(
+    `engine: ${target.describe}${target.context ? ` (context ${target.context})` : ''}, ` +
+      `${target.remote ? 'remote' : 'local'}, compression ${compress ? 'on' : 'off'}, ` +
+      `at most ${max} calls in flight`,
+  );
+  return new DockerEngine(new EngineCalls(docker, target, opts.debug, max), {
+    ...opts,
+    compress,
+  });
+}
+
+/** COMPOSYNC_COMPRESS: `auto` (the default: gzip when the engine is remote), `on`, `off`. */
+export function compressFromEnv(value: string | undefined, remote: boolean): boolean {
+  switch ((value ?? '').trim().toLowerCase()) {
+    case '':
+    case 'auto':
+      return remote;
+    case 'on':
+    case '1':
+    case 'true':
+      return true;
+    case 'off':
+    case '0':
+    case 'false':
+      return false;
+    default:
+      throw new UsageError(
+        `COMPOSYNC_COMPRESS must be auto, on or off, not "${value}"`,
+        'auto (the default) compresses archives only when the engine is remote (tcp://, ssh://).',
+      );
+  }
+}
+
+function concurrencyFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_MAX_CONCURRENT_CALLS;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(
+      `COMPOSYNC_ENGINE_CONCURRENCY must be a whole number of at least 1, not "${value}"`,
+    );
+  return n;
 }
 
 class DockerEngine implements Engine {
@@ -61,6 +112,22 @@ class DockerEngine implements Engine {
 
   async ping(): Promise<void> {
     await this.calls.call('ping', undefined, () => this.docker.ping());
+  }
+
+  async identity(): Promise<EngineIdentity> {
+    const info = (await this.calls.call('read the engine info', undefined, () =>
+      this.docker.info(),
+    )) as { ID?: string; Name?: string; ServerVersion?: string };
+    const { target } = this.calls;
+    return {
+      id: info.ID ?? '',
+      name: info.Name ?? '',
+      version: info.ServerVersion ?? '',
+      endpoint: target.describe,
+      context: target.context,
+      remote: target.remote,
+      compress: !!this.opts.compress,
+    };
   }
 
   async listContainers(project: string, services?: string[]): Promise<ContainerRef[]> {
@@ -117,7 +184,7 @@ class DockerEngine implements Engine {
         shell: shellProbe.exitCode === 0,
       },
       hasSh: !shellProbe.cannotStart,
-      compress: this.opts.compress ?? this.calls.target.remote,
+      compress: !!this.opts.compress,
       sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 30_000,
       log: this.opts.debug,
     });
@@ -199,7 +266,10 @@ class DockerEngine implements Engine {
     command: string[],
     opts: { user?: string; workdir?: string; env?: Record<string, string> } = {},
   ): Promise<ExecResult> {
-    const r = await this.calls.exec(containerId, containerId.slice(0, 12), command, opts);
+    const r = await this.calls.exec(containerId, containerId.slice(0, 12), command, {
+      ...opts,
+      unbounded: true,
+    });
     return { exitCode: r.exitCode, output: r.output };
   }
 }

@@ -36,6 +36,8 @@ export interface SessionWrite {
   /** Entries tar extracted without complaint. */
   confirmed: FedEntry[];
   problems: Problem[];
+  /** Bytes of tar stream sent for this write. */
+  wireBytes: number;
 }
 
 const BUSYBOX_MARKER = "tar: warning: skipping header 'V'";
@@ -110,6 +112,7 @@ export class TarSession {
   private readonly nonce = randomBytes(4).toString('hex');
   private seq = 0;
   private lines = 0;
+  private sent = 0;
 
   private constructor(
     private readonly calls: EngineCalls,
@@ -209,6 +212,7 @@ export class TarSession {
     this.lineReader(out);
     this.lineReader(err);
     this.pack.pipe(this.socket);
+    this.pack.on('data', (chunk: unknown) => (this.sent += (chunk as Buffer).length));
     this.pack.on('error', () => undefined);
     this.socket.on('error', (e: Error) => this.die(`stream error: ${e.message}`));
     this.socket.on('close', () => this.die('tar exited'));
@@ -318,6 +322,7 @@ export class TarSession {
       throw new SessionDied(`tar session in ${this.containerName}: ${this.deathReason}`);
     const b = new Batch();
     this.batch = b;
+    const sentBefore = this.sent;
     const quote = this.opts.flavour === 'gnu' ? gnuQuote : (s: string) => s;
     const problems: Problem[] = [];
     const labels =
@@ -356,7 +361,7 @@ export class TarSession {
         if (errors) problems.push({ path: f.path, message: `tar: ${errors.join('; ')}` });
         else confirmed.push(f);
       }
-      return { confirmed, problems };
+      return { confirmed, problems, wireBytes: this.sent - sentBefore };
     } finally {
       clearInterval(watchdog);
       this.batch = undefined;
