@@ -39,7 +39,10 @@ export async function openSession(
 ): Promise<Opened> {
   const m = model ?? (await loadProject(ctx));
   checkServices(m, services);
-  const engine = createEngine(ctx.project.env);
+  const engine = createEngine(ctx.project.env, {
+    // never sync into another engine than the one compose created the containers on
+    expectedEngine: () => new ComposeCli(ctx.project).engineId(),
+  });
   const width = Math.max(8, ...m.services.map((s) => s.name.length));
   const compose = new ComposeCli(ctx.project);
   const session = new Session({

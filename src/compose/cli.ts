@@ -8,7 +8,7 @@
  * the package offers no way to stop a followed command. Note that the package resolves each
  * call about half a second after compose exits (a fixed delay in its exit handler).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { stripVTControlCharacters } from 'node:util';
 import * as compose from 'docker-compose';
@@ -144,6 +144,25 @@ export class ComposeCli {
   /** `docker compose start [SERVICE...]`: start existing (stopped) containers. */
   async start(services: string[]): Promise<void> {
     await this.run('start', services);
+  }
+
+  /**
+   * The ID of the engine the docker CLI, and so compose, reaches with this environment
+   * (`docker info --format '{{.ID}}'`), or why it reaches none. Never throws.
+   */
+  engineId(): Promise<{ id: string } | { error: string }> {
+    return new Promise((resolve) => {
+      execFile(
+        this.dockerPath,
+        ['info', '--format', '{{.ID}}'],
+        { cwd: this.project.cwd, env: this.project.env, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          const id = stdout.trim();
+          if (!err && id) resolve({ id });
+          else resolve({ error: cleanStderr(stderr) || (err?.message ?? 'no engine ID') });
+        },
+      );
+    });
   }
 
   /** `docker compose ps --all --format json [SERVICE...]`: the project's containers. */

@@ -39,6 +39,8 @@ const MAX_EXEC_OUTPUT = 1024 * 1024;
 
 export class EngineCalls {
   private readonly limit: LimitFunction;
+  private check?: () => Promise<void>;
+  private checked?: Promise<void>;
   /** The most calls that were ever in flight at once (for tests and --debug). */
   peakInFlight = 0;
 
@@ -49,6 +51,14 @@ export class EngineCalls {
     maxConcurrent = DEFAULT_MAX_CONCURRENT_CALLS,
   ) {
     this.limit = pLimit(maxConcurrent);
+  }
+
+  /**
+   * Run `check` once, before the first call goes out; if it throws, that call and every later
+   * one fail with its error (used to refuse an engine other than compose's).
+   */
+  setCheck(check: () => Promise<void>): void {
+    this.check = check;
   }
 
   /** Calls running now / waiting for a slot. */
@@ -67,8 +77,13 @@ export class EngineCalls {
     fn: () => Promise<T>,
     opts: { unbounded?: boolean } = {},
   ): Promise<T> {
-    if (opts.unbounded) return this.run(what, container, fn);
-    return this.limit(() => this.run(what, container, fn));
+    const go = () =>
+      opts.unbounded
+        ? this.run(what, container, fn)
+        : this.limit(() => this.run(what, container, fn));
+    if (!this.check) return go();
+    this.checked ??= this.check();
+    return this.checked.then(go);
   }
 
   private async run<T>(what: string, container: string | undefined, fn: () => Promise<T>) {

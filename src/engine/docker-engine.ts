@@ -11,7 +11,8 @@ import type {
 import { EngineError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_CONCURRENT_CALLS, EngineCalls } from './calls.js';
 import { DockerChannel } from './channel.js';
-import { resolveEngineTarget } from './connection.js';
+import { resolveEngineTarget, type EngineTarget } from './connection.js';
+import { toEngineError } from './engine-errors.js';
 import { resolveIds, needsUserDb, splitUserSpec } from './users.js';
 
 export interface EngineOptions {
@@ -29,6 +30,12 @@ export interface EngineOptions {
    * DEFAULT_MAX_CONCURRENT_CALLS); the rest wait their turn.
    */
   maxConcurrentCalls?: number;
+  /**
+   * The ID of the engine compose uses (or why there is none). When given, it is compared with
+   * this engine's ID before the first call, and every call fails with a clear EngineError when
+   * they differ: syncing into another engine than the one compose created the containers on.
+   */
+  expectedEngine?: () => Promise<{ id: string } | { error: string }>;
 }
 
 const LABEL_PROJECT = 'com.docker.compose.project';
@@ -62,10 +69,44 @@ export function createEngine(
       `${target.remote ? 'remote' : 'local'}, compression ${compress ? 'on' : 'off'}, ` +
       `at most ${max} calls in flight`,
   );
-  return new DockerEngine(new EngineCalls(docker, target, opts.debug, max), {
-    ...opts,
-    compress,
-  });
+  const calls = new EngineCalls(docker, target, opts.debug, max);
+  const expected = opts.expectedEngine;
+  if (expected) calls.setCheck(() => checkSameEngine(docker, target, expected, opts.debug));
+  return new DockerEngine(calls, { ...opts, compress });
+}
+
+async function checkSameEngine(
+  docker: Docker,
+  target: EngineTarget,
+  expected: () => Promise<{ id: string } | { error: string }>,
+  debug?: (line: string) => void,
+): Promise<void> {
+  const where = `${target.describe}${target.context ? ` (docker context ${target.context})` : ''}`;
+  const [info, cli] = await Promise.all([
+    (docker.info() as Promise<{ ID?: string; Name?: string }>).catch((err: unknown) => {
+      throw toEngineError(err, 'read the engine info', undefined, target.describe);
+    }),
+    expected(),
+  ]);
+  const hint =
+    'composync picks the engine as the docker CLI does: DOCKER_HOST, else DOCKER_CONTEXT, else ' +
+    'the current context in the CLI config (DOCKER_CONFIG or ~/.docker). Check those, and that ' +
+    '`docker` on the PATH is the docker CLI itself, then compare `docker context inspect`.';
+  if ('error' in cli)
+    throw new EngineError(
+      `composync reaches the Docker engine at ${where} (ID ${info.ID}), but the docker CLI that ` +
+        `runs compose reaches none: ${cli.error}`,
+      { hint },
+    );
+  debug?.(`engine: ${info.ID} (${info.Name}); docker compose uses ${cli.id}`);
+  if (cli.id !== info.ID)
+    throw new EngineError(
+      `composync and docker compose would use different Docker engines: composync reaches ` +
+        `${where}, engine "${info.Name}" with ID ${info.ID}, but the docker CLI that runs compose ` +
+        `reaches the engine with ID ${cli.id}. Nothing was synced: the project's containers ` +
+        `live on the engine compose uses.`,
+      { hint },
+    );
 }
 
 /** COMPOSYNC_COMPRESS: `auto` (the default: gzip when the engine is remote), `on`, `off`. */

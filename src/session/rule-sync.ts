@@ -46,6 +46,8 @@ export interface SyncReport {
   problems: Problem[];
   ms: number;
   via?: 'archive' | 'tar-stream';
+  /** Bytes sent to the engine for the uploads (after gzip on remote engines). */
+  wireBytes?: number;
   /** Container paths written or deleted (for exec triggers). */
   changedPaths: string[];
   plan: Plan;
@@ -387,6 +389,7 @@ export class RuleSync {
       const res = await this.channel.write(entries, { via: 'auto' });
       rep.via = res.via;
       rep.bytes += res.bytes;
+      rep.wireBytes = (rep.wireBytes ?? 0) + (res.wireBytes ?? 0);
       const failed = new Set(res.problems.map((p) => p.path));
       for (const w of entries) {
         if (failed.has(w.path)) continue;

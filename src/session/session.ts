@@ -122,12 +122,10 @@ export class Session {
     const reports = await Promise.all(
       [...this.runtimes.values()].map((rt) =>
         this.enqueue(rt, async () => {
-          const out: SyncReport[] = [];
-          for (const c of containers) {
-            if (c.service !== rt.svc.name || !c.running) continue;
-            out.push(...(await this.attach(rt, c, opts)));
-          }
-          return out;
+          // Replicas attach and sync concurrently (the engine adapter bounds the calls).
+          const mine = containers.filter((c) => c.service === rt.svc.name && c.running);
+          const out = await Promise.all(mine.map((c) => this.attach(rt, c, opts)));
+          return out.flat();
         }),
       ),
     );
@@ -257,6 +255,7 @@ export class Session {
         event: 'sync',
         files: rep.uploaded,
         bytes: rep.bytes,
+        wireBytes: rep.wireBytes,
         ms: Math.round(rep.ms),
         via: rep.via,
         message:
@@ -318,6 +317,7 @@ export class Session {
       state: rep.problems.length ? 'error' : 'watching',
       files: rep.uploaded + rep.deleted + rep.downloaded + rep.deletedLocal,
       bytes: rep.bytes + rep.downloadedBytes,
+      wireBytes: rep.wireBytes,
       problems: rep.problems,
     });
     this.status.schedule();
@@ -470,26 +470,32 @@ export class Session {
       await this.watcher?.refresh(rule.root);
     }
     const changed = new Map<string, string[]>();
-    for (const a of rt.containers.values()) {
-      const paths: string[] = [];
-      changed.set(a.ref.id, paths);
-      for (const [i, rs] of a.rules.entries()) {
-        try {
-          let rep: SyncReport | null = null;
-          if (full.has(i)) rep = await rs.initialSync();
-          else if (byRule.has(i) || remoteDirs.has(i)) {
-            rep = await rs.applyBatch(new Set(byRule.get(i)), { remoteDirs: remoteDirs.get(i) });
+    // Every container of the service at once (the engine adapter bounds the calls in flight):
+    // one slow, paused or failing replica does not hold back the others.
+    await Promise.all(
+      [...rt.containers.values()].map(async (a) => {
+        const paths: string[] = [];
+        changed.set(a.ref.id, paths);
+        for (const [i, rs] of a.rules.entries()) {
+          try {
+            let rep: SyncReport | null = null;
+            if (full.has(i)) rep = await rs.initialSync();
+            else if (byRule.has(i) || remoteDirs.has(i)) {
+              rep = await rs.applyBatch(new Set(byRule.get(i)), {
+                remoteDirs: remoteDirs.get(i),
+              });
+            }
+            if (rep) {
+              this.record(rt.svc.name, rs, rep, 'batch');
+              paths.push(...rep.changedPaths);
+            }
+          } catch (err) {
+            this.status.update(rs, { state: 'error' });
+            this.fail(rt, err);
           }
-          if (rep) {
-            this.record(rt.svc.name, rs, rep, 'batch');
-            paths.push(...rep.changedPaths);
-          }
-        } catch (err) {
-          this.status.update(rs, { state: 'error' });
-          this.fail(rt, err);
         }
-      }
-    }
+      }),
+    );
     if (!triggers.restart && !triggers.signals.length && !triggers.exec.length) return;
     await Promise.all(
       [...rt.containers.values()].map((a) =>

@@ -33,6 +33,8 @@ export interface LogRecord {
   message: string;
   /** Which transport carried an upload: `archive` (endpoint) or `tar-stream` (exec tar). */
   via?: 'archive' | 'tar-stream';
+  /** Bytes sent to the engine for an upload (after gzip on remote engines), beside `bytes`. */
+  wireBytes?: number;
   /** Paths concerned (at most a few, for problems and conflicts). */
   paths?: string[];
 }
