@@ -1,0 +1,177 @@
+/**
+ * The benchmark of issue 6: composync against `docker compose watch` and raw archive copies, on
+ * one stack in one run. Writes `<out>/<name>.json` and `<out>/<name>.svg`, then regenerates the
+ * report (bench/RESULTS.md) from every result file in `<out>`.
+ *
+ *   npm run bench          # full sizes (about 30 minutes)
+ *   npm run bench:quick    # small sizes (a few minutes)
+ *   node dist/bench/run.js [--quick | --tiny] [--name NAME] [--out DIR] [--report FILE]
+ *                          [--only L1,B1,I1,R1,F1] [--no-compose-watch]
+ */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { run, round } from './lib.js';
+import { evaluateTargets, renderMarkdown, renderSvg, type BenchResult } from './report.js';
+import { repoRoot, Stack } from './stack.js';
+import { editWorkloads, initialSync, resources, type Sizes } from './workloads.js';
+
+const SIZES: Record<BenchResult['kind'], Sizes> = {
+  full: {
+    l1Files: 10_000,
+    l1Edits: 100,
+    l1GapMs: 200,
+    b1Files: 2_000,
+    b1Dirs: 50,
+    b1Size: 4096,
+    b1Reps: 5,
+    i1Files: 100_000,
+    i1Dirs: 1_000,
+    i1AvgSize: 4096,
+    i1Reps: 2,
+    r1IdleS: 60,
+    f1Mb: 1024,
+    f1Reps: 2,
+  },
+  quick: {
+    l1Files: 2_000,
+    l1Edits: 30,
+    l1GapMs: 200,
+    b1Files: 2_000,
+    b1Dirs: 50,
+    b1Size: 4096,
+    b1Reps: 2,
+    i1Files: 10_000,
+    i1Dirs: 100,
+    i1AvgSize: 4096,
+    i1Reps: 1,
+    r1IdleS: 10,
+    f1Mb: 100,
+    f1Reps: 1,
+  },
+  tiny: {
+    l1Files: 200,
+    l1Edits: 4,
+    l1GapMs: 100,
+    b1Files: 100,
+    b1Dirs: 10,
+    b1Size: 4096,
+    b1Reps: 1,
+    i1Files: 500,
+    i1Dirs: 10,
+    i1AvgSize: 4096,
+    i1Reps: 1,
+    r1IdleS: 1,
+    f1Mb: 4,
+    f1Reps: 1,
+  },
+};
+
+const WORKLOADS = ['L1', 'B1', 'I1', 'R1', 'F1'] as const;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      tiny: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
+      report: { type: 'string', default: join(repoRoot, 'bench', 'RESULTS.md') },
+      only: { type: 'string', default: WORKLOADS.join(',') },
+      'no-compose-watch': { type: 'boolean', default: false },
+    },
+  });
+  const kind: BenchResult['kind'] = values.tiny ? 'tiny' : values.quick ? 'quick' : 'full';
+  const sizes = SIZES[kind];
+  const only = new Set(values.only!.split(',').map((s) => s.trim().toUpperCase()));
+  const name = values.name ?? kind;
+  const out = resolve(values.out!);
+  const started = new Date();
+  const load0 = loadavg();
+
+  const [server, compose, commit, dirty] = await Promise.all([
+    run('docker', ['version', '--format', '{{.Server.Version}}']),
+    run('docker', ['compose', 'version', '--short']),
+    run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot }),
+    run('git', ['status', '--porcelain', '--', 'src', 'bin'], { cwd: repoRoot }),
+  ]);
+  if (server.code !== 0) throw new Error(`no Docker engine: ${server.stderr}`);
+
+  const stack = await Stack.create();
+  const partial: Omit<BenchResult, 'targets'> = {
+    name,
+    kind,
+    command: process.env.npm_lifecycle_event
+      ? `npm run ${process.env.npm_lifecycle_event}`
+      : ['node', 'dist/bench/run.js', ...process.argv.slice(2)].join(' '),
+    startedAt: started.toISOString(),
+    finishedAt: '',
+    durationS: 0,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGb: round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.versions.node,
+      loadavg: { start: load0.map((x) => round(x, 2)), end: [] },
+    },
+    engine: { server: server.stdout.trim(), compose: compose.stdout.trim().replace(/^v/, '') },
+    composync: { commit: commit.stdout.trim(), dirty: dirty.stdout.trim() !== '' },
+    sizes,
+  };
+  try {
+    process.stderr.write(`bench: ${kind} run, project ${stack.name} in ${stack.dir}\n`);
+    await stack.up();
+    if (only.has('L1') || only.has('B1')) {
+      const r = await editWorkloads(stack, sizes, { composeWatch: !values['no-compose-watch'] });
+      if (only.has('L1')) partial.l1 = r.l1;
+      if (only.has('B1')) partial.b1 = r.b1;
+      partial.ready = r.ready;
+    }
+    if (only.has('I1')) partial.i1 = await initialSync(stack, sizes);
+    if (only.has('R1') || only.has('F1')) {
+      const r = await resources(stack, sizes, { synced: !!partial.i1 });
+      if (only.has('R1')) partial.r1 = r.r1;
+      if (only.has('F1')) partial.f1 = r.f1;
+    }
+  } finally {
+    await stack.destroy();
+  }
+  const finished = new Date();
+  partial.finishedAt = finished.toISOString();
+  partial.durationS = Math.round((finished.getTime() - started.getTime()) / 1000);
+  partial.machine.loadavg.end = loadavg().map((x) => round(x, 2));
+  const result: BenchResult = { ...partial, targets: evaluateTargets(partial) };
+
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(out, `${name}.svg`), renderSvg(result));
+  await writeReport(out, resolve(values.report!));
+  for (const t of result.targets)
+    process.stdout.write(
+      `${t.workload}  ${t.figure}: ${t.value ?? 'n/a'} ${t.unit} (target ${t.target}) ${
+        t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'
+      }\n`,
+    );
+  process.stdout.write(`wrote ${join(out, `${name}.json`)} and ${values.report}\n`);
+}
+
+/** Regenerate the report from every result file in `out`. */
+async function writeReport(out: string, report: string): Promise<void> {
+  const results: BenchResult[] = [];
+  for (const f of (await readdir(out)).filter((n) => n.endsWith('.json')).sort())
+    results.push(JSON.parse(await readFile(join(out, f), 'utf8')) as BenchResult);
+  const notes = await readFile(join(repoRoot, 'bench', 'notes.md'), 'utf8').catch(() => '');
+  let md = renderMarkdown(results, notes);
+  const rel = relative(dirname(report), out).split('\\').join('/') || '.';
+  if (rel !== 'results') md = md.replace(/\]\(results\//g, `](${rel}/`);
+  await writeFile(report, md);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,270 @@
+/**
+ * The benchmark stack: one compose project with a service per contender, so every figure of a
+ * run comes from the same engine, images and machine state.
+ *
+ * - `cs`: synced by composync (`x-sync`, default mode one-way-safe), `csr` the same in
+ *   one-way-replica, `big` the large tree of I1, R1 and F1;
+ * - `cw`: synced by `docker compose watch` (`develop.watch` with `action: sync`, the equivalent
+ *   rule; compose watches only services with a build section, so it builds FROM the same image);
+ * - `raw`: no sync rule; the raw copies (`tar -c | docker cp -`, `tar -c | docker exec tar -x`).
+ *
+ * Every service runs composync/node, whose node runs the probe (bench/probe.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mustRun, now, run, type RunResult } from './lib.js';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cliPath = join(repoRoot, 'bin', 'composync.js');
+/** Extra node options for the composync processes, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
+const nodeArgs = (process.env.BENCH_COMPOSYNC_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+
+/** The container-side target of every contender. */
+export const TARGET = '/data';
+
+const composeYaml = `services:
+  cs:
+    image: composync/node
+    command: ['sleep', '2147483647']
+    stop_signal: SIGKILL
+    x-sync:
+      - source: ./src-cs
+        target: ${TARGET}
+  csr:
+    image: composync/node
+    command: ['sleep', '2147483647']
+    stop_signal: SIGKILL
+    x-sync:
+      - source: ./src-csr
+        target: ${TARGET}
+        mode: one-way-replica
+  big:
+    image: composync/node
+    command: ['sleep', '2147483647']
+    stop_signal: SIGKILL
+    x-sync:
+      - source: ./src-big
+        target: ${TARGET}
+  cw:
+    build: ./ctx
+    command: ['sleep', '2147483647']
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - action: sync
+          path: ./src-cw
+          target: ${TARGET}
+  raw:
+    image: composync/node
+    command: ['sleep', '2147483647']
+    stop_signal: SIGKILL
+`;
+
+export type Service = 'cs' | 'csr' | 'big' | 'cw' | 'raw';
+
+export class Stack {
+  private readonly ids = new Map<Service, string>();
+
+  private constructor(
+    readonly dir: string,
+    readonly name: string,
+  ) {}
+
+  /** A fresh project directory with a unique project name; nothing is started yet. */
+  static async create(): Promise<Stack> {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-bench-'));
+    const name = `composync-bench-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+    await mkdir(join(dir, 'ctx'));
+    await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM composync/node\n');
+    await writeFile(join(dir, 'compose.yaml'), composeYaml);
+    for (const s of ['cs', 'csr', 'big', 'cw']) await mkdir(join(dir, `src-${s}`));
+    return new Stack(dir, name);
+  }
+
+  src(service: Service, rel = ''): string {
+    return join(this.dir, `src-${service}`, rel);
+  }
+
+  compose(args: string[], timeoutMs?: number): Promise<RunResult> {
+    return run('docker', ['compose', '-p', this.name, ...args], { cwd: this.dir, timeoutMs });
+  }
+
+  async up(): Promise<void> {
+    await this.down();
+    const r = await this.compose(['up', '-d', '--build', '--quiet-pull']);
+    if (r.code !== 0) throw new Error(`docker compose up failed: ${r.stderr}`);
+    for (const s of ['cs', 'csr', 'big', 'cw', 'raw'] as Service[]) {
+      const out = await mustRun('docker', [
+        'ps',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${this.name}`,
+        '--filter',
+        `label=com.docker.compose.service=${s}`,
+      ]);
+      const id = out.stdout.trim().split('\n')[0];
+      if (!id) throw new Error(`no running container for ${s}`);
+      this.ids.set(s, id);
+    }
+  }
+
+  async down(): Promise<void> {
+    await this.compose(['down', '-v', '-t', '0', '--remove-orphans', '--rmi', 'local']);
+  }
+
+  /** Bring the project down and remove its directory. */
+  async destroy(): Promise<void> {
+    await this.down();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  id(service: Service): string {
+    const id = this.ids.get(service);
+    if (!id) throw new Error(`the stack is not up (${service})`);
+    return id;
+  }
+
+  /** Run a shell command in a service's container (as root). */
+  exec(service: Service, script: string): Promise<RunResult> {
+    return mustRun('docker', ['exec', '-u', '0', this.id(service), 'sh', '-c', script]);
+  }
+
+  /** Empty a service's target directory (and forget composync's state of its rules). */
+  async wipeTarget(service: Service): Promise<void> {
+    await this.exec(service, `rm -rf ${TARGET} && mkdir -p ${TARGET}`);
+    const dir = join(this.dir, '.composync', 'state');
+    for (const f of await readdir(dir).catch(() => [] as string[]))
+      if (f.startsWith(`${service}.`)) await rm(join(dir, f), { force: true });
+  }
+
+  /** Number of regular files below a service's target. */
+  async countFiles(service: Service): Promise<number> {
+    const r = await this.exec(service, `find ${TARGET} -type f | wc -l`);
+    return Number(r.stdout.trim());
+  }
+
+  /**
+   * A raw copy of `paths` (relative to `from`) into a service's target: `tar -c` piped into
+   * `docker cp -` or into `docker exec -i CONTAINER tar -x`. Resolves when the command returns.
+   */
+  rawCopy(via: 'cp' | 'exec', from: string, paths: string[], service: Service = 'raw') {
+    const id = this.id(service);
+    const sink =
+      via === 'cp' ? `docker cp - ${id}:${TARGET}` : `docker exec -i ${id} tar -x -C ${TARGET}`;
+    const quoted = paths.map((p) => `'${p.replace(/'/g, `'\\''`)}'`).join(' ');
+    return mustRun('sh', ['-c', `tar -c -C '${from}' -f - ${quoted} | ${sink}`]);
+  }
+
+  /** Run a one-shot composync command in the project. */
+  composync(args: string[], timeoutMs?: number): Promise<RunResult> {
+    return run(process.execPath, [...nodeArgs, cliPath, ...args], {
+      cwd: this.dir,
+      env: { ...process.env, NO_COLOR: '1', COMPOSE_PROJECT_NAME: this.name },
+      timeoutMs,
+    });
+  }
+
+  /** Start `composync watch SERVICE...`; resolves when it prints that it watches. */
+  async watchComposync(services: Service[], timeoutMs = 300_000): Promise<LongRunning> {
+    const t0 = now();
+    const argv = [...nodeArgs, cliPath, 'watch', '--no-logs', ...services];
+    const p = new LongRunning(process.execPath, argv, {
+      cwd: this.dir,
+      env: { ...process.env, NO_COLOR: '1', COMPOSE_PROJECT_NAME: this.name },
+    });
+    await p.waitFor(/composync: watching \d+ rules?\b/, timeoutMs);
+    p.readyMs = now() - t0;
+    return p;
+  }
+
+  /** Start `docker compose watch --no-up cw`; resolves when compose says watching is on. */
+  async watchCompose(timeoutMs = 120_000): Promise<LongRunning> {
+    const t0 = now();
+    const p = new LongRunning('docker', ['compose', '-p', this.name, 'watch', '--no-up', 'cw'], {
+      cwd: this.dir,
+      env: process.env,
+    });
+    await p.waitFor(/Watch enabled/, timeoutMs);
+    p.readyMs = now() - t0;
+    return p;
+  }
+
+  /** The sync log's size now, to count what a workload adds after it. */
+  async syncLogOffset(): Promise<number> {
+    return (await stat(this.syncLogPath()).catch(() => null))?.size ?? 0;
+  }
+
+  /** Records of the sync log from byte `offset` on. */
+  async syncLogSince(offset: number): Promise<SyncLogRecord[]> {
+    const text = await readFile(this.syncLogPath()).catch(() => Buffer.alloc(0));
+    return text
+      .subarray(offset)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SyncLogRecord);
+  }
+
+  private syncLogPath(): string {
+    return join(this.dir, '.composync', 'logs', 'sync.log');
+  }
+}
+
+/** The fields of a sync log line the benchmark reads. */
+export interface SyncLogRecord {
+  event: string;
+  service?: string;
+  files?: number;
+  bytes?: number;
+  ms?: number;
+  via?: string;
+}
+
+/** A long-running child (a watcher), its output collected. */
+export class LongRunning {
+  readonly child: ChildProcess;
+  output = '';
+  readyMs = NaN;
+  private exit: Promise<number>;
+
+  constructor(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }) {
+    this.child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exit = new Promise((r) => this.child.on('close', (code) => r(code ?? -1)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Occurrences of `re` in the output so far. */
+  count(re: RegExp): number {
+    return (this.output.match(new RegExp(re.source, 'g')) ?? []).length;
+  }
+
+  async waitFor(re: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exit.then(() => (exited = true));
+    while (!re.test(this.output)) {
+      if (exited) throw new Error(`exited before printing ${re}:\n${this.output.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${re}:\n${this.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** SIGINT, then SIGKILL after a grace period; resolves with the exit code. */
+  async stop(graceMs = 30_000): Promise<number> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    this.child.kill('SIGINT');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const code = await this.exit;
+    clearTimeout(timer);
+    return code;
+  }
+}
