@@ -145,6 +145,40 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
     });
   });
 
+  test('a new replica from docker compose up --scale receives the files', async () => {
+    const r = await p.compose([
+      'up',
+      '-d',
+      '--no-recreate',
+      '--no-deps',
+      '--scale',
+      'app=2',
+      'app',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(
+      'replica 2 synced',
+      async () => (await p.readRemote('app', '/app/index.js', 2).catch(() => null)) === 'one',
+    );
+    await p.write('src/both.txt', 'both');
+    for (const i of [1, 2]) {
+      await eventually(
+        `replica ${i} got the edit`,
+        async () => (await p.readRemote('app', '/app/both.txt', i)) === 'both',
+      );
+    }
+    const down = await p.compose([
+      'up',
+      '-d',
+      '--no-recreate',
+      '--no-deps',
+      '--scale',
+      'app=1',
+      'app',
+    ]);
+    assert.equal(down.code, 0, down.stderr);
+  });
+
   test('a rebuild bakes the changed file into the image and leaves the dependency alone', async () => {
     const depBefore = await p.container('dep');
     const appBefore = await p.container('app');
