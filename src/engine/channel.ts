@@ -385,10 +385,9 @@ export class DockerChannel implements ContainerChannel {
     const name = this.container.name;
     let next = 0;
     let missing = false;
-    const worker = async () => {
-      while (next < paths.length) {
-        const path = paths[next++]!;
-        const st = await this.calls.callOrMissing(
+    const statOne = async (path: string): Promise<RemoteStat | null> => {
+      try {
+        return await this.calls.callOrMissing(
           `stat ${path} in ${name}`,
           this.container,
           async () => {
@@ -401,6 +400,20 @@ export class DockerChannel implements ContainerChannel {
             return parsePathStat(header);
           },
         );
+      } catch (err) {
+        // A path below a file (ENOTDIR) is a bare 500 to HEAD, with no message: it cannot
+        // exist, so it is missing when its parent is not a directory.
+        const parent = posix.dirname(path);
+        if (statusOf((err as EngineError).cause) !== 500 || parent === path) throw err;
+        const up = await statOne(parent);
+        if (up === null || up.kind !== 'dir') return null;
+        throw err;
+      }
+    };
+    const worker = async () => {
+      while (next < paths.length) {
+        const path = paths[next++]!;
+        const st = await statOne(path);
         if (st === null) missing = true;
         out.set(path, st);
       }
