@@ -196,4 +196,11 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
       async () => (await p.readRemote('app', '/app/index.js')) === 'one',
     );
   });
+
+  test('SIGTERM finishes the batch in flight and exits 0', async () => {
+    await p.write('src/last.txt', 'last');
+    const code = await w.stop('SIGTERM');
+    assert.equal(code, 0, w.output);
+    assert.match(w.output, /stopped; containers left running/);
+  });
 });
