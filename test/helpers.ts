@@ -38,6 +38,8 @@ export async function sh(
       clearTimeout(timer);
       resolveP({ code: code ?? -1, stdout, stderr });
     });
+    // a command that exits without reading its input must not crash the test with EPIPE
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -132,8 +134,12 @@ export async function waitFor<T>(
 }
 
 /** `docker ...`, throwing with the output on failure. */
-export async function docker(args: string[], opts: { input?: string; cwd?: string } = {}) {
-  const r = await sh('docker', args, { input: opts.input, cwd: opts.cwd });
+export async function docker(
+  args: string[],
+  opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+) {
+  const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+  const r = await sh('docker', args, { input: opts.input, cwd: opts.cwd, env });
   if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
 }
@@ -141,6 +147,11 @@ export async function docker(args: string[], opts: { input?: string; cwd?: strin
 /** A temporary compose project with a unique name; `cleanup()` brings it down and removes it. */
 export class TestProject {
   readonly name: string;
+  /**
+   * Added to the environment of every docker, compose and composync call of this project
+   * (e.g. DOCKER_HOST of another engine).
+   */
+  dockerEnv: NodeJS.ProcessEnv = {};
   constructor(
     readonly dir: string,
     name: string,
@@ -148,12 +159,17 @@ export class TestProject {
     this.name = name;
   }
 
-  static async create(prefix: string, files: Record<string, string>): Promise<TestProject> {
+  static async create(
+    prefix: string,
+    files: Record<string, string>,
+    opts: { dockerEnv?: NodeJS.ProcessEnv } = {},
+  ): Promise<TestProject> {
     const dir = await mkdtemp(join(tmpdir(), `composync-${prefix}-`));
     const name = `cst-${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`
       .toLowerCase()
       .replace(/[^a-z0-9_-]/g, '-');
     const p = new TestProject(dir, name);
+    p.dockerEnv = opts.dockerEnv ?? {};
     for (const [rel, content] of Object.entries(files)) await p.write(rel, content);
     await p.down();
     return p;
@@ -169,11 +185,15 @@ export class TestProject {
   }
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { COMPOSE_PROJECT_NAME: this.name, ...extra };
+    return { ...this.dockerEnv, COMPOSE_PROJECT_NAME: this.name, ...extra };
+  }
+
+  private get shEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, ...this.dockerEnv };
   }
 
   compose(args: string[]): Promise<RunResult> {
-    return sh('docker', ['compose', '-p', this.name, ...args], { cwd: this.dir });
+    return sh('docker', ['compose', '-p', this.name, ...args], { cwd: this.dir, env: this.shEnv });
   }
 
   composync(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) {
@@ -186,16 +206,19 @@ export class TestProject {
 
   /** Id of the container `service`-`index` of this project. */
   async container(service: string, index = 1): Promise<string> {
-    const out = await docker([
-      'ps',
-      '-aq',
-      '--filter',
-      `label=com.docker.compose.project=${this.name}`,
-      '--filter',
-      `label=com.docker.compose.service=${service}`,
-      '--filter',
-      `label=com.docker.compose.container-number=${index}`,
-    ]);
+    const out = await docker(
+      [
+        'ps',
+        '-aq',
+        '--filter',
+        `label=com.docker.compose.project=${this.name}`,
+        '--filter',
+        `label=com.docker.compose.service=${service}`,
+        '--filter',
+        `label=com.docker.compose.container-number=${index}`,
+      ],
+      { env: this.dockerEnv },
+    );
     const id = out.trim().split('\n')[0];
     if (!id) throw new Error(`no container for ${service}-${index} in ${this.name}`);
     return id;
@@ -204,7 +227,7 @@ export class TestProject {
   /** Run a command in a service's container; returns stdout, or null when it exited non-zero. */
   async exec(service: string, cmd: string[], index = 1): Promise<string | null> {
     const id = await this.container(service, index);
-    const r = await sh('docker', ['exec', id, ...cmd]);
+    const r = await sh('docker', ['exec', id, ...cmd], { env: this.shEnv });
     return r.code === 0 ? r.stdout : null;
   }
 
@@ -217,9 +240,7 @@ export class TestProject {
     await sh(
       'docker',
       ['compose', '-p', this.name, 'down', '-v', '-t', '0', '--remove-orphans', '--rmi', 'local'],
-      {
-        cwd: this.dir,
-      },
+      { cwd: this.dir, env: this.shEnv },
     );
   }
 
