@@ -1,70 +1,67 @@
 /** `composync status [--json]`: live from a running watcher's status file, else last known. */
-import { readFile } from 'node:fs/promises';
 import { EXIT_OK } from '../errors.js';
 import { paths } from '../session/files.js';
-import type { StatusFile } from '../session/status.js';
+import { isAlive, readStatusFile, statusReport, type StatusReport } from '../session/status.js';
 import { loadProject } from './project.js';
-import { formatBytes } from './render.js';
+import { formatAge, formatBytes, paint, table } from './render.js';
 import type { CliContext } from './main.js';
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
+/** Status of every rule of the project: `live` when a watcher runs and keeps it current. */
 export async function runStatus(ctx: CliContext, o: { json?: boolean }): Promise<number> {
   const model = await loadProject(ctx);
-  const text = await readFile(paths.status(model.projectDir), 'utf8').catch(() => null);
-  const status: StatusFile | null = text ? (JSON.parse(text) as StatusFile) : null;
-  const live = !!status && status.watching && alive(status.pid);
-  if (status && !live) {
-    for (const r of status.rules)
-      if (r.state === 'watching' || r.state === 'syncing') r.state = 'not watching';
-  }
-  const rules =
-    status?.rules ??
-    model.services.flatMap((s) =>
-      s.rules.map((r) => ({
-        service: s.name,
-        rule: r.id,
-        container: '',
-        source: r.source,
-        target: r.target,
-        mode: r.mode,
-        state: 'not watching' as const,
-        lastSync: null,
-        files: 0,
-        bytes: 0,
-        conflicts: [],
-        problems: [],
-      })),
-    );
-  if (o.json) {
-    ctx.out(
-      JSON.stringify(
-        { project: model.projectName, live, watcherPid: live ? status!.pid : null, rules },
-        null,
-        2,
-      ),
-    );
-    return EXIT_OK;
-  }
-  ctx.out(
-    `project ${model.projectName}: ${live ? `watcher running (pid ${status!.pid})` : 'no watcher running; last known status'}`,
-  );
-  for (const r of rules) {
-    ctx.out(
-      `  ${r.service.padEnd(12)} ${r.rule.padEnd(14)} ${(r.container || '-').padEnd(24)} ${r.state.padEnd(12)} ` +
-        `${r.files} files ${formatBytes(r.bytes)}  last sync ${r.lastSync ?? 'never'}` +
-        (r.conflicts.length ? `  ${r.conflicts.length} conflicts` : '') +
-        (r.problems.length ? `  ${r.problems.length} problems` : ''),
-    );
-    for (const c of r.conflicts) ctx.out(`      conflict ${c.path}: ${c.reason}`);
-    for (const p of r.problems) ctx.out(`      problem  ${p.path}: ${p.message}`);
-  }
+  const file = await readStatusFile(paths.status(model.projectDir));
+  const live = !!file && file.watching && isAlive(file.pid);
+  const report = statusReport(model, file, live);
+  if (o.json) ctx.out(JSON.stringify(report, null, 2));
+  else
+    for (const line of renderStatus(report, { color: ctx.color, now: Date.now() })) ctx.out(line);
   return EXIT_OK;
+}
+
+/** The human form of a status report: a head line, one table row per rule, then details. */
+export function renderStatus(r: StatusReport, o: { color: boolean; now: number }): string[] {
+  const head = r.live
+    ? `project ${r.project}: live, watcher running (pid ${r.watcherPid})`
+    : `project ${r.project}: not live, no watcher running; last known status` +
+      (r.updatedAt ? ` (${formatAge(r.updatedAt, o.now)})` : ' (never synced)');
+  const stateColor = (s: string) =>
+    s === 'error' ? 'red' : s === 'watching' || s === 'syncing' ? 'green' : 'dim';
+  const rows = r.rules.map((x) => [
+    x.service,
+    x.rule,
+    x.containers.map((c) => c.name).join(',') || '-',
+    x.mode,
+    x.state,
+    x.lastSync ? formatAge(x.lastSync, o.now) : 'never',
+    String(x.files),
+    formatBytes(x.bytes),
+    String(x.conflicts.length),
+    String(x.problems.length),
+  ]);
+  const lines = table(
+    [
+      [
+        'SERVICE',
+        'RULE',
+        'CONTAINERS',
+        'MODE',
+        'STATE',
+        'LAST SYNC',
+        'FILES',
+        'BYTES',
+        'CONFLICTS',
+        'PROBLEMS',
+      ],
+      ...rows,
+    ],
+    (row, col, text) =>
+      row > 0 && col === 4 ? paint(o.color, stateColor(text.trim()), text) : text,
+  );
+  const out = [head, lines[0]!];
+  r.rules.forEach((x, i) => {
+    out.push(lines[i + 1]!);
+    for (const c of x.conflicts) out.push(`    conflict  ${c.container}  ${c.path}: ${c.reason}`);
+    for (const p of x.problems) out.push(`    problem   ${p.container}  ${p.path}: ${p.message}`);
+  });
+  return out;
 }

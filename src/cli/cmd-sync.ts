@@ -1,7 +1,7 @@
 /** `composync sync [--dry-run]`: one reconcile of every rule, then exit. */
 import { EXIT_FAILED, EXIT_OK } from '../errors.js';
 import { loadProject, openSession, requireRunning, syncedServices } from './project.js';
-import { describeTotals, renderPlan } from './render.js';
+import { describeTotals, plural, renderPlan } from './render.js';
 import type { CliContext } from './main.js';
 
 /** Exit 1 when a service has no running container, or a rule ends with conflicts or problems. */
@@ -23,7 +23,7 @@ export async function runSync(
     }
     const bad = reports.some((r) => r.conflicts.length || r.problems.length);
     ctx.out(
-      `composync: ${model.projectName}: ${reports.length} rules synced, ${describeTotals(reports)}` +
+      `composync: ${model.projectName}: ${plural(reports.length, 'rule')} synced, ${describeTotals(reports)}` +
         (bad ? ' (see above)' : ''),
     );
     return bad ? EXIT_FAILED : EXIT_OK;

@@ -5,9 +5,10 @@ import { ComposeCli, type LogsHandle } from '../compose/cli.js';
 import type { SyncModel } from '../core/model.js';
 import { EXIT_FAILED, EXIT_OK } from '../errors.js';
 import { paths } from '../session/files.js';
-import type { SyncReport } from '../session/rule-sync.js';
-import { checkServices, loadProject, openSession } from './project.js';
-import { formatBytes } from './render.js';
+import type { Session } from '../session/session.js';
+import { syncTotals } from './render.js';
+import { checkServices, loadProject, openSession, serviceWidth } from './project.js';
+import { createUpView, type UpView } from './up-view.js';
 import type { CliContext } from './main.js';
 
 export interface UpOptions {
@@ -19,43 +20,18 @@ export interface UpOptions {
   poll?: boolean;
 }
 
+/** `docker compose up -d`, the initial sync, and with `--watch` the watch loop. */
 export async function runUp(ctx: CliContext, services: string[], o: UpOptions): Promise<number> {
   const model = await loadProject(ctx);
   checkServices(model, services);
-  const compose = new ComposeCli(ctx.project);
-  ctx.out(`composync: starting ${model.projectName}${o.wait ? ' (waiting until healthy)' : ''}`);
-  await compose.up(services, { build: o.build, wait: o.wait });
-  return runSession(ctx, model, services, o, compose, 'all');
+  return runSession(ctx, model, services, o, 'all', true);
 }
 
+/** The watch loop for a stack that is already up. */
 export async function runWatch(ctx: CliContext, services: string[], o: UpOptions): Promise<number> {
   const model = await loadProject(ctx);
   checkServices(model, services);
-  return runSession(ctx, model, services, { ...o, watch: true }, new ComposeCli(ctx.project), 0);
-}
-
-function summarize(ctx: CliContext, reports: SyncReport[]): boolean {
-  let files = 0;
-  let bytes = 0;
-  let deleted = 0;
-  let conflicts = 0;
-  let problems = 0;
-  const containers = new Set<string>();
-  for (const r of reports) {
-    files += r.uploaded;
-    bytes += r.bytes;
-    deleted += r.deleted;
-    conflicts += r.conflicts.length;
-    problems += r.problems.length;
-    containers.add(r.container);
-  }
-  ctx.out(
-    `composync: initial sync done: ${reports.length} rules in ${containers.size} containers, ` +
-      `${files} files uploaded (${formatBytes(bytes)}), ${deleted} deleted` +
-      (conflicts ? `, ${conflicts} conflicts` : '') +
-      (problems ? `, ${problems} problems` : ''),
-  );
-  return conflicts === 0 && problems === 0;
+  return runSession(ctx, model, services, { ...o, watch: true }, 0, false);
 }
 
 async function runSession(
@@ -63,49 +39,111 @@ async function runSession(
   model: SyncModel,
   services: string[],
   o: UpOptions,
-  compose: ComposeCli,
   tail: number | 'all',
+  startStack: boolean,
 ): Promise<number> {
-  const { session } = await openSession(ctx, services, model);
-  const reports = await session.start({ initialSync: o.initialSync !== false });
-  const clean = summarize(ctx, reports);
-  if (!o.watch) {
-    await session.close();
-    return clean ? EXIT_OK : EXIT_FAILED;
-  }
-
+  const compose = new ComposeCli(ctx.project);
+  const view = createUpView({
+    tty: ctx.tty,
+    color: ctx.color,
+    width: serviceWidth(model),
+    out: ctx.out,
+    err: ctx.err,
+  });
+  const synced = model.services
+    .filter((s) => s.rules.length > 0 && (services.length === 0 || services.includes(s.name)))
+    .map((s) => s.name);
+  let session: Session | undefined;
+  let ended = false;
+  const pidFile = paths.pid(model.projectDir);
   let stopSignal!: () => void;
   const stopped = new Promise<void>((r) => (stopSignal = r));
-  const onSignal = () => stopSignal();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  let stopping = false;
+  const onSignal = () => {
+    stopping = true;
+    stopSignal();
+  };
 
-  await session.watch({ poll: o.poll });
-  const pidFile = paths.pid(model.projectDir);
-  await mkdir(dirname(pidFile), { recursive: true });
-  await writeFile(pidFile, String(process.pid));
-
-  let logs: LogsHandle | null = null;
-  if (o.logs !== false) {
-    const synced = session.services.map((s) => s.name);
-    logs = compose.logs(services.length ? services : synced, {
-      follow: true,
-      tail,
-      noColor: !ctx.color,
-      onLine: (line) => ctx.out(line),
-      onError: (err) => ctx.err(`composync: service logs stopped: ${err.message}`),
+  try {
+    const reports = await view.start({
+      project: model.projectName,
+      services: synced,
+      startStack: startStack
+        ? {
+            wait: !!o.wait,
+            run: (progress) =>
+              compose.up(services, { build: o.build, wait: o.wait, onOutput: progress }),
+          }
+        : undefined,
+      initialSync: {
+        skip: o.initialSync === false,
+        run: async () => {
+          const opened = await openSession(ctx, services, {
+            model,
+            reporter: (rec) => view.event(rec),
+            output: (line) => view.log(line),
+          });
+          session = opened.session;
+          return session.start({ initialSync: o.initialSync !== false });
+        },
+      },
+      watch: o.watch
+        ? async () => {
+            process.once('SIGINT', onSignal);
+            process.once('SIGTERM', onSignal);
+            await session!.watch({ poll: o.poll });
+            await mkdir(dirname(pidFile), { recursive: true });
+            await writeFile(pidFile, String(process.pid));
+            return session!.services.reduce((n, s) => n + s.rules.length, 0);
+          }
+        : undefined,
     });
-  }
-  const rules = session.services.reduce((n, s) => n + s.rules.length, 0);
-  ctx.out(`composync: watching ${rules} rules (Ctrl+C to stop)`);
+    const t = syncTotals(reports);
+    const clean = t.conflicts === 0 && t.problems === 0;
+    if (!o.watch) return clean ? EXIT_OK : EXIT_FAILED;
 
-  await stopped;
-  ctx.out('composync: stopping: finishing the batch in flight');
-  await session.stop();
-  await logs?.stop();
-  await rm(pidFile, { force: true });
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  ctx.out('composync: stopped; containers left running');
-  return EXIT_OK;
+    const logged = model.services
+      .filter((s) => services.length === 0 || services.includes(s.name))
+      .map((s) => s.name);
+    // Ctrl+C on a terminal reaches compose too: its exit then is part of stopping, not a failure
+    const logs =
+      o.logs !== false
+        ? followLogs(compose, view, services, logged, tail, ctx, () => stopping)
+        : null;
+    await stopped;
+    view.note('stopping: finishing the batch in flight');
+    ended = true;
+    await session!.stop();
+    await logs?.stop();
+    await rm(pidFile, { force: true });
+    view.note('stopped; containers left running');
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    // a failure half-way (or `up` without --watch) still closes the channels and the log
+    if (session && !ended) await (o.watch ? session.stop() : session.close()).catch(() => {});
+  }
+}
+
+function followLogs(
+  compose: ComposeCli,
+  view: UpView,
+  services: string[],
+  logged: string[],
+  tail: number | 'all',
+  ctx: CliContext,
+  stopping: () => boolean,
+): LogsHandle {
+  return compose.logs(services.length ? services : logged, {
+    follow: true,
+    tail,
+    noColor: !ctx.color,
+    onLine: (line, stream) => {
+      if (!(stopping() && stream === 'stderr')) view.log(line);
+    },
+    onError: (err) => {
+      if (!stopping()) view.warn(`service logs stopped: ${err.message}`);
+    },
+  });
 }

@@ -12,6 +12,7 @@ import { runDown } from './cmd-down.js';
 import { runConfig, runSchema } from './cmd-config.js';
 import { runStatus } from './cmd-status.js';
 import { runLogs } from './cmd-logs.js';
+import { runVerify } from './cmd-verify.js';
 
 export interface GlobalOptions {
   file: string[];
@@ -27,7 +28,10 @@ export interface GlobalOptions {
 export interface CliContext {
   project: ProjectOptions;
   debug: boolean;
+  /** Colour in the output: asked for (no --no-color, no NO_COLOR) and stdout is a terminal. */
   color: boolean;
+  /** stdout is an interactive terminal: live task lists instead of plain lines. */
+  tty: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
 }
@@ -36,7 +40,9 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 function contextFrom(g: GlobalOptions): CliContext {
   const env = process.env;
-  const color = g.color && !env.NO_COLOR && process.stdout.isTTY === true;
+  const tty = process.stdout.isTTY === true && env.TERM !== 'dumb';
+  // NO_COLOR: any non-empty value disables colour (no-color.org)
+  const color = g.color && !env.NO_COLOR && tty;
   return {
     project: {
       files: g.file,
@@ -49,6 +55,7 @@ function contextFrom(g: GlobalOptions): CliContext {
     },
     debug: g.debug,
     color,
+    tty,
     out: (l) => process.stdout.write(l + '\n'),
     err: (l) => process.stderr.write(l + '\n'),
   };
@@ -135,12 +142,23 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
 
   program
     .command('logs')
-    .description('`logs sync`: the sync event log; `logs [SERVICE...]`: service logs via compose')
-    .argument('[service...]', '`sync`, or services')
+    .description(
+      '`logs sync [SERVICE...]`: the sync event log; `logs [SERVICE...]`: service logs via compose',
+    )
+    .argument('[service...]', '`sync` (then optionally services), or services')
     .option('-f, --follow', 'follow')
     .option('--json', 'with `sync`: raw JSON lines')
     .option('--since <duration>', 'with `sync`: only events newer than this (e.g. 10m, 1h)')
     .action((services: string[], o) => run(runLogs(ctx(), services, o)));
+
+  program
+    .command('verify')
+    .description(
+      'compare local sources with container contents by content hash; exit 1 on any drift',
+    )
+    .argument('[service...]', 'services (default: all with sync rules)')
+    .option('--json', 'machine-readable output')
+    .action((services: string[], o) => run(runVerify(ctx(), services, o)));
 
   program
     .command('config')

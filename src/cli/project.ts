@@ -4,8 +4,8 @@ import { loadModel } from '../config/index.js';
 import { createEngine } from '../engine/index.js';
 import type { SyncModel } from '../core/model.js';
 import type { Engine } from '../core/ports.js';
-import { UsageError } from '../errors.js';
-import { Session } from '../session/session.js';
+import { SyncFailedError, UsageError } from '../errors.js';
+import { Session, type Reporter } from '../session/session.js';
 import { renderRecord } from './render.js';
 import type { CliContext } from './main.js';
 
@@ -15,6 +15,7 @@ export interface Opened {
   session: Session;
 }
 
+/** Load and validate the compose project's sync model; compose's warnings go to stderr. */
 export async function loadProject(ctx: CliContext): Promise<SyncModel> {
   const { model, warnings } = await loadModel(ctx.project);
   for (const w of warnings) ctx.err(`composync: warning: ${w}`);
@@ -32,18 +33,78 @@ export function checkServices(model: SyncModel, services: string[]): void {
   }
 }
 
-export async function openSession(
-  ctx: CliContext,
+/**
+ * For commands that only sync (`sync`, `verify`): every named service must exist and have
+ * sync rules (else exit 2). Returns the services with rules the command covers.
+ */
+export function syncedServices(model: SyncModel, services: string[]): string[] {
+  checkServices(model, services);
+  const withRules = model.services.filter((s) => s.rules.length > 0).map((s) => s.name);
+  const without = services.filter((s) => !withRules.includes(s));
+  if (without.length) {
+    throw new UsageError(
+      `service ${without.join(', ')} has no sync rules (x-sync or develop.watch): nothing to do`,
+      `Services with sync rules: ${withRules.join(', ') || '(none)'}. See \`composync config\`.`,
+    );
+  }
+  return services.length ? services : withRules;
+}
+
+/**
+ * One-shot commands need a running container for every service they cover: a stopped
+ * service is a failure (exit 1) that says which container is in which state.
+ */
+export async function requireRunning(
+  engine: Engine,
+  model: SyncModel,
   services: string[],
-  model?: SyncModel,
-): Promise<Opened> {
-  const m = model ?? (await loadProject(ctx));
-  checkServices(m, services);
-  const engine = createEngine(ctx.project.env, {
+  command: string,
+): Promise<void> {
+  if (services.length === 0) return;
+  await engine.ping();
+  const containers = await engine.listContainers(model.projectName, services);
+  const idle = services.filter((s) => !containers.some((c) => c.service === s && c.running));
+  if (idle.length === 0) return;
+  const why = idle.map((s) => {
+    const mine = containers.filter((c) => c.service === s);
+    return mine.length
+      ? `${s} (${mine.map((c) => `container ${c.name} is ${c.state}`).join(', ')})`
+      : `${s} (no container: never started, or removed)`;
+  });
+  const names = idle.join(' ');
+  throw new SyncFailedError(
+    `${idle.length === 1 ? 'service' : 'services'} ${why.join('; ')} ` +
+      `${idle.length === 1 ? 'has' : 'have'} no running container, so there is nothing to ${command} into`,
+    {
+      hint: `Start ${idle.length === 1 ? 'it' : 'them'} with \`composync up ${names}\` (or \`docker compose start ${names}\`), then run \`composync ${command}\` again.`,
+    },
+  );
+}
+
+/** The engine adapter for the context's environment; `--debug` prints every engine call. */
+export function openEngine(ctx: CliContext): Engine {
+  return createEngine(ctx.project.env, {
+    debug: ctx.debug ? (line) => ctx.err(`composync: debug: ${line}`) : undefined,
     // never sync into another engine than the one compose created the containers on
     expectedEngine: () => new ComposeCli(ctx.project).engineId(),
   });
-  const width = Math.max(8, ...m.services.map((s) => s.name.length));
+}
+
+/**
+ * Load (unless given) the model, check the services, and open the engine and a session.
+ * `reporter` receives every sync event and `output` the output of exec triggers; by default
+ * both are printed as lines.
+ */
+export async function openSession(
+  ctx: CliContext,
+  services: string[],
+  o: { model?: SyncModel; reporter?: Reporter; output?: (line: string) => void } = {},
+): Promise<Opened> {
+  const { reporter } = o;
+  const m = o.model ?? (await loadProject(ctx));
+  checkServices(m, services);
+  const engine = openEngine(ctx);
+  const width = serviceWidth(m);
   const compose = new ComposeCli(ctx.project);
   const session = new Session({
     model: m,
@@ -54,12 +115,19 @@ export async function openSession(
       await compose.build(service);
       await compose.up([service], { noDeps: true, forceRecreate: true });
     },
-    output: (line) => ctx.out(line),
-    reporter: (rec) => {
-      const line = renderRecord(rec, { color: ctx.color, width });
-      if (rec.level === 'error') ctx.err(line);
-      else ctx.out(line);
-    },
+    output: o.output ?? ((line) => ctx.out(line)),
+    reporter:
+      reporter ??
+      ((rec) => {
+        const line = renderRecord(rec, { color: ctx.color, width });
+        if (rec.level === 'error') ctx.err(line);
+        else ctx.out(line);
+      }),
   });
   return { model: m, engine, session };
+}
+
+/** Width of the service column in event lines. */
+export function serviceWidth(model: SyncModel): number {
+  return Math.max(8, ...model.services.map((s) => s.name.length));
 }

@@ -20,7 +20,12 @@ import type { Entry, Tree } from '../core/tree.js';
 import { EngineError } from '../errors.js';
 import { parsePathStat, treeFromArchive } from './archive-read.js';
 import type { EngineCalls } from './calls.js';
-import { engineMessage, isNoSuchContainer, statusOf } from './engine-errors.js';
+import {
+  engineMessage,
+  explainContainerProblem,
+  isNoSuchContainer,
+  statusOf,
+} from './engine-errors.js';
 import { feedEntries, prepareEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
 import { archiveGetter, readEntries } from './remote-read.js';
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
@@ -126,7 +131,10 @@ export class DockerChannel implements ContainerChannel {
     entries: WriteEntry[],
     opts: { via?: 'auto' | 'archive' | 'tar-stream' } = {},
   ): Promise<WriteResult> {
-    return this.serialized(() => this.writeNow(entries, opts.via ?? 'auto'));
+    return this.serialized(() => this.writeNow(entries, opts.via ?? 'auto')).then((r) => ({
+      ...r,
+      problems: explained(r.problems),
+    }));
   }
 
   /** Which transport a batch takes (see TRANSPORT_THRESHOLDS). */
@@ -308,7 +316,7 @@ export class DockerChannel implements ContainerChannel {
   }
 
   remove(paths: string[]): Promise<Problem[]> {
-    return this.serialized(() => this.removeNow(paths));
+    return this.serialized(() => this.removeNow(paths)).then(explained);
   }
 
   private async removeNow(paths: string[]): Promise<Problem[]> {
@@ -503,6 +511,9 @@ export class DockerChannel implements ContainerChannel {
     );
   }
 }
+
+const explained = (problems: Problem[]): Problem[] =>
+  problems.map((p) => ({ ...p, message: explainContainerProblem(p.message, p.path) }));
 
 function result(
   via: WriteResult['via'],

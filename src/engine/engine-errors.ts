@@ -46,6 +46,7 @@ export function toEngineError(
   const e = (err ?? {}) as DockerishError;
   const hintStart =
     'Start the Docker engine (on a fresh machine: `npm run setup`), and check DOCKER_HOST and the docker context.';
+  // which call first found the engine unreachable says nothing the user can act on
   switch (e.code) {
     case 'ENOENT':
     case 'ECONNREFUSED':
@@ -56,12 +57,12 @@ export function toEngineError(
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new EngineError(
-        `cannot reach the Docker engine at ${target}: ${connectionReason(e.code)} (${what})`,
+        `cannot reach the Docker engine at ${target}: ${connectionReason(e.code)}`,
         { hint: hintStart, cause: err },
       );
     case 'EACCES':
     case 'EPERM':
-      return new EngineError(`permission denied on the Docker engine socket ${target} (${what})`, {
+      return new EngineError(`permission denied on the Docker engine socket ${target}`, {
         hint: 'Run as a user allowed to use Docker (e.g. in the `docker` group), or point DOCKER_HOST at an engine you may use.',
         cause: err,
       });
@@ -91,4 +92,37 @@ function connectionReason(code: string): string {
     default:
       return `the host is unreachable (${code})`;
   }
+}
+
+/**
+ * Add what to do to a per-path write or delete failure inside a container, as the engine or
+ * the container's tar or rm word it: a full filesystem, a read-only mount or root filesystem,
+ * a permission refused. Other messages come back unchanged.
+ * @param path the container path that failed
+ */
+export function explainContainerProblem(message: string, path: string): string {
+  const at = path.startsWith('/') ? ` ${path}` : '';
+  const where = at && ` at${at}`;
+  if (/no space left on device|ENOSPC|disk quota exceeded|EDQUOT/i.test(message))
+    return (
+      `${message}: the container's filesystem holding${at || ' the target'} is full. Free ` +
+      'space there (or give the volume more room), then run `composync sync` again.'
+    );
+  if (/rootfs is marked read-only/i.test(message))
+    return (
+      `${message}: the container's root filesystem is read-only (\`read_only: true\`). ` +
+      'Mount a volume at the sync target, or drop `read_only`, and recreate the container.'
+    );
+  if (/read-only file system|EROFS/i.test(message))
+    return (
+      `${message}: the target${at} is on a read-only mount. Mount it read-write (drop ` +
+      '`:ro` or `read_only: true` for it in the compose file) or sync to another target.'
+    );
+  if (/permission denied|operation not permitted|EACCES|EPERM/i.test(message))
+    return (
+      `${message}: the container refused the write${where}. Check the permissions and owner ` +
+      "of the target directory in the container (and the mount's, for a host directory), or " +
+      "set the rule's `owner`/`group` to a user that may write there."
+    );
+  return message;
 }

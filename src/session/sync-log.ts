@@ -1,6 +1,6 @@
 /**
  * The sync event log: JSON lines in `.composync/logs/sync.log` with the fields of SPEC §5.
- * Rotated by size (one previous file kept) so it cannot grow without bound.
+ * Rotated by size (one previous file kept, `sync.log.1`) so it cannot grow without bound.
  */
 import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -41,13 +41,26 @@ export interface LogRecord {
 
 export const MAX_LOG_BYTES = 10 * 1024 * 1024;
 
+/** Environment variable that overrides {@link MAX_LOG_BYTES} (bytes; tests use a few kB). */
+export const MAX_LOG_BYTES_ENV = 'COMPOSYNC_SYNC_LOG_MAX_BYTES';
+
+/**
+ * The rotation size: `COMPOSYNC_SYNC_LOG_MAX_BYTES` when it is a positive integer, else
+ * {@link MAX_LOG_BYTES}.
+ */
+export function maxLogBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env[MAX_LOG_BYTES_ENV]);
+  return Number.isInteger(n) && n > 0 ? n : MAX_LOG_BYTES;
+}
+
 export class SyncLog {
   private chain: Promise<void> = Promise.resolve();
   private size = -1;
 
+  /** @param maxBytes rotate before a line would make the file larger than this */
   constructor(
     readonly path: string,
-    private readonly maxBytes = MAX_LOG_BYTES,
+    private readonly maxBytes = maxLogBytes(),
   ) {}
 
   /** Append a record; writes are serialised and never throw (a log must not stop a sync). */
@@ -68,11 +81,12 @@ export class SyncLog {
       await mkdir(dirname(this.path), { recursive: true });
       this.size = (await stat(this.path).catch(() => null))?.size ?? 0;
     }
-    if (this.size + line.length > this.maxBytes && this.size > 0) {
+    const bytes = Buffer.byteLength(line);
+    if (this.size + bytes > this.maxBytes && this.size > 0) {
       await rename(this.path, `${this.path}.1`).catch(() => undefined);
       this.size = 0;
     }
     await appendFile(this.path, line);
-    this.size += Buffer.byteLength(line);
+    this.size += bytes;
   }
 }
