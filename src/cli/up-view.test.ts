@@ -131,7 +131,7 @@ describe('the plain (non-terminal) view of up --watch', () => {
     });
     assert.deepEqual(out, [
       'composync: attached to 1 container; initial sync skipped',
-      'composync: watching 1 rule (Ctrl+C to stop)',
+      'composync: watching 1 rules (Ctrl+C to stop)',
     ]);
   });
 

@@ -65,7 +65,8 @@ export function initialSyncSummary(reports: SyncReport[], skipped: boolean): str
   );
 }
 
-const watchingLine = (rules: number) => `watching ${plural(rules, 'rule')} (Ctrl+C to stop)`;
+// always "rules": scripts and tests wait for /watching \d+ rules/
+const watchingLine = (rules: number) => `watching ${rules} rules (Ctrl+C to stop)`;
 
 /** Plain lines: stable, one per event, for CI logs and anything that is not a terminal. */
 export class PlainView implements UpView {
