@@ -38,6 +38,10 @@ export interface VerifyReport {
   results: RuleVerification[];
 }
 
+/**
+ * Verify every rule of `services` (default: all with sync rules) in each running container;
+ * resolves to 1 on any drift or unreadable local file, 0 when everything matches.
+ */
 export async function runVerify(
   ctx: CliContext,
   services: string[],

@@ -64,6 +64,10 @@ export async function readStatusFile(path: string): Promise<StatusFile | null> {
 
 const keyOf = (r: RuleStatus) => `${r.rule}@${r.container}`;
 
+/**
+ * Keeps the status of one process's rules and containers and writes it atomically. A watcher
+ * (after `write({ watching: true })`) writes soon after every change; others write when asked.
+ */
 export class StatusWriter {
   private readonly rules = new Map<string, RuleStatus>();
   private readonly sources = new Map<string, RuleSync>();
