@@ -202,6 +202,79 @@ describe('Batcher', () => {
     assert.equal(b.pending, 0);
   });
 
+  /** A batcher whose batches run until the test settles them. */
+  function gated(debounce: number, maxWait: number) {
+    const clock = new FakeClock();
+    const out: Array<{ at: number; keys: string[] }> = [];
+    const settle: Array<(ok: boolean) => void> = [];
+    const b = new Batcher<string>({
+      debounce,
+      maxWait,
+      clock,
+      onBatch: (keys) => {
+        out.push({ at: clock.now(), keys: [...keys].sort() });
+        return new Promise<void>((resolve, reject) =>
+          settle.push((ok) => (ok ? resolve() : reject(new Error('batch failed')))),
+        );
+      },
+    });
+    const finish = async (ok = true) => {
+      settle.shift()!(ok);
+      await new Promise((r) => setImmediate(r));
+    };
+    return { clock, out, b, finish };
+  }
+
+  test('while a batch runs, keys gather into one batch, emitted at once when it settles', async () => {
+    const { clock, out, b, finish } = gated(5, 50);
+    b.add('a');
+    clock.advanceTo(5);
+    b.add('b');
+    clock.advanceTo(20);
+    b.add('c');
+    clock.advanceTo(100); // past the quiet period and maxWait: still held
+    assert.deepEqual(out, [{ at: 5, keys: ['a'] }]);
+    await finish();
+    clock.advanceTo(100);
+    assert.deepEqual(out, [
+      { at: 5, keys: ['a'] },
+      { at: 100, keys: ['b', 'c'] },
+    ]);
+  });
+
+  test('a batch that settles within the quiet period of the next keys waits for it', async () => {
+    const { clock, out, b, finish } = gated(5, 50);
+    b.add('a');
+    clock.advanceTo(5);
+    clock.advanceTo(6);
+    b.add('b');
+    clock.advanceTo(7);
+    await finish(false); // a failed batch releases the batcher too
+    clock.advanceTo(10);
+    assert.equal(out.length, 1);
+    clock.advanceTo(20);
+    assert.deepEqual(out, [
+      { at: 5, keys: ['a'] },
+      { at: 11, keys: ['b'] },
+    ]);
+  });
+
+  test('flush emits even while a batch runs (stop drains everything)', async () => {
+    const { clock, out, b, finish } = gated(5, 50);
+    b.add('a');
+    clock.advanceTo(5);
+    b.add('b');
+    b.flush();
+    assert.deepEqual(out, [
+      { at: 5, keys: ['a'] },
+      { at: 5, keys: ['b'] },
+    ]);
+    await finish();
+    await finish();
+    clock.advanceTo(100);
+    assert.equal(out.length, 2);
+  });
+
   test('leaves no timer behind after a batch, flush or dispose', () => {
     const clock = new FakeClock();
     const b = new Batcher<number>({ debounce: 5, maxWait: 50, clock, onBatch: () => {} });

@@ -20,6 +20,7 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** How a {@link Batcher} cuts batches and where it sends them. */
 export interface BatcherOptions<K> {
   /** Milliseconds without a new key before the batch is emitted. */
   debounce: number;
@@ -30,9 +31,12 @@ export interface BatcherOptions<K> {
   maxWait: number;
   /**
    * Receives each batch (never empty). Called from a timer or from {@link Batcher.flush};
-   * keys added while it runs start the next batch.
+   * keys added while it runs start the next batch. When it returns a promise, the batch counts
+   * as running until that settles: keys arriving meanwhile gather into one next batch, emitted
+   * once it settled (at once when its quiet period or maxWait has already passed), rather than
+   * into many small ones queued behind it.
    */
-  onBatch(batch: Set<K>): void;
+  onBatch(batch: Set<K>): unknown;
   clock?: Clock;
 }
 
@@ -40,10 +44,13 @@ export interface BatcherOptions<K> {
 export class Batcher<K> {
   private readonly debounce: number;
   private readonly maxWait: number;
-  private readonly onBatch: (batch: Set<K>) => void;
+  private readonly onBatch: (batch: Set<K>) => unknown;
   private readonly clock: Clock;
   private keys = new Set<K>();
   private firstAt = 0;
+  private lastAt = 0;
+  /** Batches handed out whose promise has not settled yet. */
+  private running = 0;
   private timer: unknown = undefined;
   private disposed = false;
 
@@ -68,8 +75,8 @@ export class Batcher<K> {
     const now = this.clock.now();
     if (this.keys.size === 0) this.firstAt = now;
     this.keys.add(key);
-    const due = Math.min(now + this.debounce, this.firstAt + this.maxWait);
-    this.schedule(Math.max(0, due - now));
+    this.lastAt = now;
+    if (this.running === 0) this.scheduleDue();
   }
 
   /** Emit the current batch now (nothing happens when it is empty). */
@@ -78,7 +85,15 @@ export class Batcher<K> {
     if (this.keys.size === 0) return;
     const batch = this.keys;
     this.keys = new Set();
-    this.onBatch(batch);
+    const result = this.onBatch(batch) as PromiseLike<unknown> | undefined;
+    if (typeof result?.then === 'function') {
+      this.running++;
+      const settled = () => {
+        this.running--;
+        if (this.running === 0 && this.keys.size > 0 && !this.disposed) this.scheduleDue();
+      };
+      result.then(settled, settled);
+    }
   }
 
   /** Drop pending keys and stop: later keys are ignored and nothing more is emitted. */
@@ -86,6 +101,13 @@ export class Batcher<K> {
     this.disposed = true;
     this.cancel();
     this.keys = new Set();
+  }
+
+  /** Emit when the quiet period after the last key ends, or at maxWait after the first. */
+  private scheduleDue(): void {
+    const now = this.clock.now();
+    const due = Math.min(this.lastAt + this.debounce, this.firstAt + this.maxWait);
+    this.schedule(Math.max(0, due - now));
   }
 
   private schedule(ms: number): void {

@@ -36,6 +36,7 @@ export interface RootBackend {
 
 export type ErrnoError = NodeJS.ErrnoException;
 
+/** The `code` of a Node system error (ENOENT, ...), if it has one. */
 export function errnoCode(err: unknown): string | undefined {
   return (err as ErrnoError | null)?.code;
 }
@@ -52,9 +53,22 @@ export function isExhausted(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE';
 }
 
+/** `lstat` without following a final symbolic link; null when the path cannot be read. */
 export function lstatOrNull(p: string): fs.Stats | null {
   try {
     return fs.lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Stats of a watched directory. A root that is a symbolic link is followed (a source may be
+ * one); nothing below the root is.
+ */
+export function dirStat(p: string, root: string): fs.Stats | null {
+  try {
+    return p === root ? fs.statSync(p) : fs.lstatSync(p);
   } catch {
     return null;
   }
@@ -75,6 +89,7 @@ export async function readDir(dir: string, ctx: BackendContext): Promise<fs.Dire
   }
 }
 
+/** Wrap any thrown value in an Error whose message starts with `context`. */
 export function asError(err: unknown, context: string): Error {
   const e = err instanceof Error ? err : new Error(String(err));
   return new Error(`${context}: ${e.message}`, { cause: e });
@@ -132,7 +147,7 @@ export class RootWaiter {
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      if (lstatOrNull(this.root)?.isDirectory()) {
+      if (dirStat(this.root, this.root)?.isDirectory()) {
         this.stop();
         this.onBack();
       }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   asError,
+  dirStat,
   isExhausted,
   isGone,
   lstatOrNull,
@@ -34,6 +35,7 @@ interface DirWatch {
   subdirs: Set<string>;
 }
 
+/** Watches one root with a non-recursive watch per directory. */
 export class DirTreeBackend implements RootBackend {
   private readonly watched = new Map<string, DirWatch>();
   private readonly waiter: RootWaiter;
@@ -48,7 +50,7 @@ export class DirTreeBackend implements RootBackend {
 
   async start(): Promise<void> {
     const { root } = this.ctx;
-    if (!lstatOrNull(root)?.isDirectory()) {
+    if (!dirStat(root, root)?.isDirectory()) {
       this.ctx.error(new Error(`${root} is not a directory (yet); waiting for it to appear`));
       this.waiter.start();
       return;
@@ -103,7 +105,7 @@ export class DirTreeBackend implements RootBackend {
 
   /** Watch one directory: true when newly watched, false when already, null when it cannot be. */
   private watch(dir: string): boolean | null {
-    const st = lstatOrNull(dir);
+    const st = dirStat(dir, this.ctx.root);
     const current = this.watched.get(dir);
     if (current) {
       if (st && st.ino === current.ino && st.dev === current.dev) return false;
@@ -135,7 +137,7 @@ export class DirTreeBackend implements RootBackend {
   }
 
   private intact(dir: string, w: DirWatch): boolean {
-    const st = lstatOrNull(dir);
+    const st = dirStat(dir, this.ctx.root);
     return !!st?.isDirectory() && st.ino === w.ino && st.dev === w.dev;
   }
 
@@ -180,7 +182,7 @@ export class DirTreeBackend implements RootBackend {
     this.unwatch(dir);
     this.ctx.report(dir);
     if (dir !== this.ctx.root) this.check(dir);
-    else if (lstatOrNull(dir)?.isDirectory()) this.rootBack();
+    else if (dirStat(dir, dir)?.isDirectory()) this.rootBack();
     else this.waiter.start();
   }
 

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   asError,
+  dirStat,
   isExhausted,
   isGone,
   isUnder,
@@ -18,6 +19,7 @@ import {
   type RootBackend,
 } from './backend.js';
 
+/** Watches one root with the platform's native recursive watch. */
 export class RecursiveBackend implements RootBackend {
   private handle: fs.FSWatcher | undefined;
   private rootIno = -1;
@@ -33,7 +35,7 @@ export class RecursiveBackend implements RootBackend {
 
   async start(): Promise<void> {
     const { root } = this.ctx;
-    if (!lstatOrNull(root)?.isDirectory()) {
+    if (!dirStat(root, root)?.isDirectory()) {
       this.ctx.error(new Error(`${root} is not a directory (yet); waiting for it to appear`));
       this.waiter.start();
       return;
@@ -66,7 +68,7 @@ export class RecursiveBackend implements RootBackend {
         else this.ctx.error(asError(err, `watching ${root} failed`));
       });
       this.handle = handle;
-      this.rootIno = lstatOrNull(root)?.ino ?? -1;
+      this.rootIno = dirStat(root, root)?.ino ?? -1;
       return true;
     } catch (err) {
       if (isExhausted(err)) this.ctx.exhausted(err as NodeJS.ErrnoException);
@@ -137,7 +139,7 @@ export class RecursiveBackend implements RootBackend {
   }
 
   private rootIntact(): boolean {
-    const st = lstatOrNull(this.ctx.root);
+    const st = dirStat(this.ctx.root, this.ctx.root);
     return !!st?.isDirectory() && st.ino === this.rootIno;
   }
 
@@ -146,7 +148,7 @@ export class RecursiveBackend implements RootBackend {
     this.handle = undefined;
     this.known.clear();
     this.ctx.report(this.ctx.root);
-    if (lstatOrNull(this.ctx.root)?.isDirectory()) this.rootBack();
+    if (dirStat(this.ctx.root, this.ctx.root)?.isDirectory()) this.rootBack();
     else this.waiter.start();
   }
 

@@ -239,6 +239,27 @@ for (const backend of backends) {
       );
     });
 
+    test('a predicate is asked about directories only', async () => {
+      // a file source watches its parent directory and skips every directory below it
+      const fx = makeFixture(backend);
+      const watcher = createWatcher(fx.options);
+      const asked: string[] = [];
+      try {
+        fx.write('package.json', 'sub/x');
+        await watcher.add(fx.root, (abs) => {
+          asked.push(abs);
+          return true;
+        });
+        fx.write('package.json', 'sub/y', 'new/z', 'other.txt');
+        await fx.rec.see('root/package.json', 'root/other.txt');
+        for (const abs of asked) assert.ok(fs.statSync(abs).isDirectory(), `asked about ${abs}`);
+        assert.ok(!fx.rec.has('root/sub/y') && !fx.rec.has('root/new/z'));
+      } finally {
+        await watcher.close();
+        fs.rmSync(fx.base, { recursive: true, force: true });
+      }
+    });
+
     test('reports names with spaces and non-ASCII characters', async () => {
       await withWatcher(backend, none, async ({ rec, write }) => {
         write('dossier é/fichier ü.txt', '日本語/ファイル');
@@ -261,6 +282,23 @@ for (const backend of backends) {
           await rec.see('root/back/later');
         },
       );
+    });
+
+    test('watches a root that is a symbolic link to a directory', async () => {
+      const fx = makeFixture(backend);
+      const watcher = createWatcher(fx.options);
+      try {
+        fx.write('sub/a');
+        const link = path.join(fx.base, 'link');
+        fs.symlinkSync(fx.root, link, 'dir');
+        await watcher.add(link, () => false);
+        fx.write('sub/b', 'new/c');
+        await fx.rec.see('link/sub/b', 'link/new/c');
+        assert.deepEqual(fx.rec.errors, []);
+      } finally {
+        await watcher.close();
+        fs.rmSync(fx.base, { recursive: true, force: true });
+      }
     });
 
     test('waits for a root that does not exist yet', async () => {
@@ -332,8 +370,12 @@ for (const backend of backends) {
 }
 
 describe('watcher (dirs): out of watches', () => {
-  for (const code of ['ENOSPC', 'EMFILE']) {
-    test(`falls back to polling on ${code} and says so once`, async () => {
+  for (const [code, after] of [
+    ['ENOSPC', 2],
+    ['EMFILE', 2],
+    ['ENOSPC', 0],
+  ] as const) {
+    test(`falls back to polling on ${code} after ${after} watches and says so once`, async () => {
       let calls = 0;
       await withWatcher(
         'dirs',
@@ -348,7 +390,7 @@ describe('watcher (dirs): out of watches', () => {
         },
         {
           watchDir: (dir, listener) => {
-            if (++calls > 2) {
+            if (++calls > after) {
               const err: NodeJS.ErrnoException = new Error(`${code}: fake, watch '${dir}'`);
               err.code = code;
               throw err;

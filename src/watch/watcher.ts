@@ -13,6 +13,7 @@ import { RecursiveBackend } from './recursive.js';
 /** Which mechanism watches the roots. */
 export type WatcherBackend = 'dirs' | 'recursive' | 'poll';
 
+/** {@link WatcherOptions} plus tuning knobs for diagnostics and tests. */
 export interface CreateWatcherOptions extends WatcherOptions {
   /**
    * Force a mechanism (diagnostics and tests). Default: `poll` when `poll` is set, else `dirs`
@@ -47,12 +48,20 @@ function defaultBackend(opts: CreateWatcherOptions): WatcherBackend {
   return process.platform === 'darwin' || process.platform === 'win32' ? 'recursive' : 'dirs';
 }
 
-interface RootEntry {
-  root: string;
-  /** A directory is ignored only when every predicate added for this root ignores it. */
-  predicates: Array<(abs: string) => boolean>;
-  backend: RootBackend;
-  ready: Promise<void>;
+class RootEntry {
+  backend!: RootBackend;
+  /** Settles when `backend` has started. */
+  ready!: Promise<void>;
+
+  constructor(
+    readonly root: string,
+    /** A directory is ignored only when every predicate added for this root ignores it. */
+    readonly predicates: Array<(abs: string) => boolean>,
+  ) {}
+
+  ignored(abs: string): boolean {
+    return this.predicates.every((f) => f(abs));
+  }
 }
 
 class TreeWatcher implements Watcher {
@@ -75,9 +84,9 @@ class TreeWatcher implements Watcher {
       if (!this.closing) await existing.backend.rescan(false);
       return;
     }
-    const predicates = [ignored];
-    const entry: RootEntry = { root: abs, predicates, ...this.start(abs, predicates) };
+    const entry = new RootEntry(abs, [ignored]);
     this.roots.set(abs, entry);
+    this.launch(entry);
     await this.settled(entry);
   }
 
@@ -95,13 +104,11 @@ class TreeWatcher implements Watcher {
     return this.closing;
   }
 
-  private start(
-    root: string,
-    predicates: RootEntry['predicates'],
-  ): Pick<RootEntry, 'backend' | 'ready'> {
+  /** Start a backend of the current kind for a root. */
+  private launch(entry: RootEntry): void {
     const ctx: BackendContext = {
-      root,
-      ignored: (abs) => predicates.every((f) => f(abs)),
+      root: entry.root,
+      ignored: (abs) => entry.ignored(abs),
       report: (abs) => this.report(abs),
       error: (err) => this.error(err),
       exhausted: (err) => this.exhausted(err),
@@ -113,10 +120,12 @@ class TreeWatcher implements Watcher {
         : this.backend === 'recursive'
           ? new RecursiveBackend(ctx)
           : new DirTreeBackend(ctx, this.opts.watchDir);
+    entry.backend = backend;
     const ready = backend.start().catch((err: unknown) => {
       this.error(err instanceof Error ? err : new Error(String(err)));
     });
-    return { backend, ready };
+    // A backend can run out of watches before start() returns: its replacement stays.
+    if (entry.backend === backend) entry.ready = ready;
   }
 
   /** Wait until the root's backend is in place, following a switch to polling. */
@@ -134,7 +143,7 @@ class TreeWatcher implements Watcher {
     this.error(new Error(exhaustedMessage(err), { cause: err }));
     for (const entry of this.roots.values()) {
       void entry.backend.close();
-      Object.assign(entry, this.start(entry.root, entry.predicates));
+      this.launch(entry);
     }
   }
 
