@@ -41,7 +41,7 @@ function generate(root: string): number {
 }
 
 async function main(): Promise<void> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'composync-bench-'));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'composync-watcher-bench-'));
   try {
     const dirCount = generate(root);
     const files = leafDirs * filesPerDir;
