@@ -84,6 +84,8 @@ async function runSession(
             output: (line) => view.log(line),
           });
           session = opened.session;
+          // watch before the initial sync: an edit made while it runs is then not lost
+          if (o.watch) await session.watchLocal({ poll: o.poll });
           return session.start({ initialSync: o.initialSync !== false });
         },
       },

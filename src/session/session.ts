@@ -341,9 +341,54 @@ export class Session {
     });
   }
 
-  /** Start watching local sources and following container starts, until stop(). */
+  /**
+   * Watch the local sources and trigger paths. Called before the initial sync by `up --watch`
+   * and `watch`, so an edit made while the initial sync runs is not lost: its batch queues
+   * behind the initial sync. Idempotent.
+   */
+  async watchLocal(opts: { poll?: boolean } = {}): Promise<void> {
+    if (this.watcher || this.stopping) return;
+    const { model } = this.opts;
+    await this.loadSyncignores();
+    const onError = (err: Error) =>
+      this.emit({ level: 'warn', event: 'problem', message: `watcher: ${err.message}` });
+    const onChange = (abs: string) => this.onChange(abs);
+    this.watcher = this.opts.createWatcher
+      ? this.opts.createWatcher(onChange, onError)
+      : await defaultWatcher(onChange, onError, opts.poll);
+
+    const byRoot = new Map<string, SyncRule[]>();
+    for (const rt of this.runtimes.values()) {
+      rt.batcher = new Batcher<string>({
+        debounce: rt.svc.debounce,
+        maxWait: rt.svc.maxWait,
+        // the promise holds the next batch back while this one runs, so a burst coalesces
+        onBatch: (keys) => this.enqueue(rt, () => this.runBatch(rt, keys)),
+      });
+      for (const r of rt.svc.rules) byRoot.set(r.root, [...(byRoot.get(r.root) ?? []), r]);
+    }
+    for (const [root, rules] of byRoot) {
+      await this.watcher.add(root, (abs) => {
+        const rel = toRel(root, abs);
+        return rel !== null && rel !== '' && rules.every((r) => this.skipDir(r, rel));
+      });
+    }
+    // trigger paths outside every sync source are watched on their own
+    const roots = triggerRoots(this.services, model.projectDir);
+    for (const t of roots) {
+      if (byRoot.has(t.root)) continue;
+      await this.watcher.add(t.root, (abs) => {
+        const rel = toRel(t.root, abs);
+        if (rel === null || rel === '') return false;
+        return t.shallow || rel === '.git' || rel.endsWith('/.git') || rel === '.composync';
+      });
+    }
+  }
+
+  /** Watch local sources, container starts and container-side changes, until stop(). */
   async watch(opts: { poll?: boolean } = {}): Promise<void> {
     const { model, engine } = this.opts;
+    await this.watchLocal(opts);
     this.stopEvents = await engine.events(model.projectName, (e) => {
       const rt = this.runtimes.get(e.service);
       if (!rt || this.stopping) return;
@@ -368,38 +413,6 @@ export class Session {
       }
     });
 
-    const onError = (err: Error) =>
-      this.emit({ level: 'warn', event: 'problem', message: `watcher: ${err.message}` });
-    const onChange = (abs: string) => this.onChange(abs);
-    this.watcher = this.opts.createWatcher
-      ? this.opts.createWatcher(onChange, onError)
-      : await defaultWatcher(onChange, onError, opts.poll);
-
-    const byRoot = new Map<string, SyncRule[]>();
-    for (const rt of this.runtimes.values()) {
-      rt.batcher = new Batcher<string>({
-        debounce: rt.svc.debounce,
-        maxWait: rt.svc.maxWait,
-        onBatch: (keys) => void this.enqueue(rt, () => this.runBatch(rt, keys)),
-      });
-      for (const r of rt.svc.rules) byRoot.set(r.root, [...(byRoot.get(r.root) ?? []), r]);
-    }
-    for (const [root, rules] of byRoot) {
-      await this.watcher.add(root, (abs) => {
-        const rel = toRel(root, abs);
-        return rel !== null && rel !== '' && rules.every((r) => this.skipDir(r, rel));
-      });
-    }
-    // trigger paths outside every sync source are watched on their own
-    const roots = triggerRoots(this.services, model.projectDir);
-    for (const t of roots) {
-      if (byRoot.has(t.root)) continue;
-      await this.watcher.add(t.root, (abs) => {
-        const rel = toRel(t.root, abs);
-        if (rel === null || rel === '') return false;
-        return t.shallow || rel === '.git' || rel.endsWith('/.git') || rel === '.composync';
-      });
-    }
     this.watching = true;
     for (const rt of this.runtimes.values())
       for (const a of rt.containers.values()) await this.watchRemote(rt, a);
