@@ -20,7 +20,7 @@ import type { SyncModel, SyncRule } from '../core/model.js';
 import type { ContainerChannel, Problem, WriteEntry } from '../core/ports.js';
 import { isWithin, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
 import { readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
-import { loadState, saveState, type RuleState } from './state-store.js';
+import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
 
 /** Filter of a rule, by direction (implemented by core/ignore's PathFilter). */
@@ -62,6 +62,8 @@ export const GUARD_MIN_ENTRIES = 10;
 export interface ApplyOptions {
   /** Apply deletions even past the delete guard (an explicit command the user asked for). */
   force?: boolean;
+  /** Write the state within a second instead of at once (watch batches: bursts share a write). */
+  deferSave?: boolean;
 }
 
 export class RuleSync {
@@ -235,7 +237,7 @@ export class RuleSync {
       noUp: this.noUp,
       noDown: this.noDown,
     });
-    return this.apply(plan, l.tree, remote, l.covered, l.problems, t0);
+    return this.apply(plan, l.tree, remote, l.covered, l.problems, t0, { deferSave: true });
   }
 
   readLocal(changed: Set<string>) {
@@ -448,7 +450,8 @@ export class RuleSync {
       }
     }
     if (plan.download.length) await this.download(plan.download, remote, rep);
-    await this.save();
+    if (opts.deferSave) saveStateSoon(this.statePath, this.stateMeta, this.state);
+    else await this.save();
     rep.ms = performance.now() - t0;
     return rep;
   }
@@ -535,11 +538,11 @@ export class RuleSync {
     return this.model.services.find((s) => s.name === this.rule.service)?.deleteGuard ?? 1;
   }
 
+  private get stateMeta() {
+    return { rule: this.rule.id, container: this.channel.container.name, target: this.targetAbs };
+  }
+
   async save(): Promise<void> {
-    await saveState(
-      this.statePath,
-      { rule: this.rule.id, container: this.channel.container.name, target: this.targetAbs },
-      this.state,
-    );
+    await saveStateNow(this.statePath, this.stateMeta, this.state);
   }
 }

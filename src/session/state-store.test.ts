@@ -1,9 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadState, saveState } from './state-store.js';
+import {
+  flushState,
+  loadState,
+  saveState,
+  saveStateNow,
+  saveStateSoon,
+  SAVE_DELAY_MS,
+  type RuleState,
+} from './state-store.js';
 
 describe('state store', () => {
   const meta = { rule: 'web/0', container: 'p-web-1', target: '/app' };
@@ -33,5 +41,49 @@ describe('state store', () => {
     const other = join(dir, 'other.json');
     await saveState(other, { ...meta, target: '/elsewhere' }, { tree: new Map(), conflicts: [] });
     assert.equal((await loadState(other, { target: '/app' })).tree.size, 0);
+  });
+
+  const fileEntry = (i: number) =>
+    ({ kind: 'file', hash: `h${i}`, lSize: i, lMtimeMs: i + 0.5, rSize: i, rMtime: i }) as const;
+
+  test('a large tree round trip (serialized in chunks)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'big.json');
+    const tree = new Map(Array.from({ length: 5001 }, (_, i) => [`d/f${i}`, fileEntry(i)]));
+    await saveState(path, meta, { tree, conflicts: [] });
+    const back = await loadState(path, { target: '/app' });
+    assert.equal(back.tree.size, 5001);
+    assert.deepEqual(back.tree.get('d/f5000'), fileEntry(5000));
+  });
+
+  test('deferred saves: a burst shares one write, flushed by a load or an explicit save', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'soon.json');
+    const state: RuleState = { tree: new Map([['a', fileEntry(1)]]), conflicts: [] };
+    saveStateSoon(path, meta, state);
+    state.tree.set('b', fileEntry(2));
+    saveStateSoon(path, meta, state);
+    // nothing written yet: the write waits for the burst to end
+    assert.equal(await stat(path).catch(() => null), null);
+    const loaded = await loadState(path, { target: '/app' });
+    assert.deepEqual([...loaded.tree.keys()].sort(), ['a', 'b']);
+
+    state.tree.set('c', fileEntry(3));
+    saveStateSoon(path, meta, state);
+    state.tree.delete('a');
+    await saveStateNow(path, meta, state);
+    await flushState(path); // the pending write was replaced: nothing older lands later
+    await new Promise((r) => setTimeout(r, SAVE_DELAY_MS + 50));
+    const back = await loadState(path, { target: '/app' });
+    assert.deepEqual([...back.tree.keys()].sort(), ['b', 'c']);
+  });
+
+  test('a deferred save lands on its own within the delay', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'later.json');
+    saveStateSoon(path, meta, { tree: new Map([['x', fileEntry(7)]]), conflicts: [] });
+    await new Promise((r) => setTimeout(r, SAVE_DELAY_MS + 200));
+    assert.ok(await stat(path));
+    assert.equal((await loadState(path, { target: '/app' })).tree.get('x')?.hash, 'h7');
   });
 });
