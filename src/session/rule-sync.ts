@@ -17,7 +17,7 @@ import {
 import { posix } from 'node:path';
 import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
-import type { ContainerChannel, Problem, WriteEntry } from '../core/ports.js';
+import type { ContainerChannel, Problem, RemoteStat, WriteEntry } from '../core/ports.js';
 import { isWithin, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
 import { readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
@@ -266,8 +266,8 @@ export class RuleSync {
       }
       return remote;
     }
-    const rels = [...covered];
-    if (rels.length > STAT_LIMIT) {
+    const stats = await this.statCovered(covered);
+    if (!stats) {
       const all = await this.scanRemote();
       for (const p of covered) {
         const e = all.get(p);
@@ -275,14 +275,7 @@ export class RuleSync {
       }
       return remote;
     }
-    const byPath = new Map<string, string>();
-    for (const rel of rels) {
-      const cp = toContainerPath(this.rule, this.targetAbs, rel);
-      if (cp) byPath.set(cp, rel);
-    }
-    const stats = await this.channel.stat([...byPath.keys()]);
-    for (const [cp, st] of stats) {
-      const rel = byPath.get(cp)!;
+    for (const [rel, st] of stats) {
       if (!st || st.kind === 'other') continue;
       const b = this.state.tree.get(rel);
       const unchanged =
@@ -306,6 +299,46 @@ export class RuleSync {
       }
     }
     return remote;
+  }
+
+  /**
+   * Container stats of the covered paths, asked from the top down: what lies below a path the
+   * container lacks (a new directory) is absent too, without a request, so a burst of files in
+   * new directories costs one request per new top directory. Null when more than STAT_LIMIT
+   * requests would be needed: one scan is cheaper then.
+   */
+  private async statCovered(covered: Set<string>): Promise<Map<string, RemoteStat | null> | null> {
+    const cpOf = new Map<string, string>();
+    for (const rel of covered) {
+      const cp = toContainerPath(this.rule, this.targetAbs, rel);
+      if (cp) cpOf.set(rel, cp);
+    }
+    const children = new Map<string, string[]>();
+    let level: string[] = [];
+    for (const [rel, cp] of cpOf) {
+      const parent = posix.dirname(rel);
+      const parentCp = cpOf.get(parent);
+      // descend only where the container paths nest as the local ones do
+      if (parentCp !== undefined && posix.dirname(cp) === parentCp) {
+        if (!children.has(parent)) children.set(parent, []);
+        children.get(parent)!.push(rel);
+      } else level.push(rel);
+    }
+    const out = new Map<string, RemoteStat | null>();
+    let budget = STAT_LIMIT;
+    while (level.length) {
+      if (level.length > budget) return null;
+      budget -= level.length;
+      const stats = await this.channel.stat(level.map((rel) => cpOf.get(rel)!));
+      const next: string[] = [];
+      for (const rel of level) {
+        const st = stats.get(cpOf.get(rel)!) ?? null;
+        out.set(rel, st);
+        if (st?.kind === 'dir') next.push(...(children.get(rel) ?? []));
+      }
+      level = next;
+    }
+    return out;
   }
 
   private report(plan: Plan, t0: number, problems: Problem[]): SyncReport {
