@@ -3,11 +3,11 @@
  * reading the current state of just the paths a watch batch touched. Files whose size and
  * mtime match the last-synced state keep their recorded hash instead of being read again.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
-import { newHash } from '../core/hash.js';
+import { hashBuffer, newHash } from '../core/hash.js';
 import type { Problem } from '../core/ports.js';
 import { isWithin, type Entry, type StateTree, type Tree } from '../core/tree.js';
 
@@ -22,11 +22,57 @@ export interface LocalFilter {
 
 const HASH_CONCURRENCY = 16;
 
-export async function hashFile(path: string): Promise<string> {
+/**
+ * lstat and reads of files up to this size are synchronous: for small files that is several
+ * times cheaper than the async calls, each a round trip through the thread pool (10,000 files
+ * of 4 kB hashed: 130 ms against 620 ms with a stream each, here), and what keeps the main
+ * thread busy meanwhile is a few microseconds per file.
+ */
+const SYNC_READ_MAX = 256 * 1024;
+/** Synchronous calls in a row before the event loop gets a turn. */
+const SYNC_SLICE = 256;
+let syncCalls = 0;
+const breather = () =>
+  ++syncCalls % SYNC_SLICE === 0 ? new Promise<void>((r) => setImmediate(r)) : undefined;
+
+/** Larger files are hashed in reads of this size (the default 64 kB halves the throughput). */
+const HASH_CHUNK = 4 * 1024 * 1024;
+
+/** Content hash of a file, streamed. `size` (when known) picks the read size. */
+export async function hashFile(path: string, size = 0): Promise<string> {
   const h = newHash();
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  const opts = size > SYNC_READ_MAX ? { highWaterMark: HASH_CHUNK } : {};
+  for await (const chunk of createReadStream(path, opts)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
+
+/** Hash a small file with one synchronous read; null when it has grown past SYNC_READ_MAX. */
+function hashSmallFile(path: string): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SYNC_READ_MAX) return null;
+    // one byte more than expected: a file that grew since fstat is noticed
+    const buf = Buffer.allocUnsafe(size + 1);
+    let len = 0;
+    for (;;) {
+      const n = readSync(fd, buf, len, buf.length - len, len);
+      if (n === 0) return hashBuffer(buf.subarray(0, len));
+      len += n;
+      if (len === buf.length) return null;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const lstatOrNull = (path: string): Stats | null => {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+};
 
 function entryFromStats(st: Stats): Entry | null {
   const mode = st.mode & 0o7777;
@@ -69,7 +115,9 @@ async function complete(
         if (b && b.kind === 'file' && b.lSize === e.size && b.lMtimeMs === e.mtimeMs && b.hash) {
           e.hash = b.hash;
         } else {
-          e.hash = await hashFile(abs);
+          e.hash =
+            (e.size <= SYNC_READ_MAX ? hashSmallFile(abs) : null) ?? (await hashFile(abs, e.size));
+          await breather();
         }
       }
     } catch (err) {
@@ -123,7 +171,7 @@ export async function scanLocal(
       const excluded = filter.excluded(rel, isDir);
       if (isDir) {
         if (!excluded) {
-          const st = await lstat(join(root, rel)).catch(() => null);
+          const st = lstatOrNull(join(root, rel));
           const e = st && entryFromStats(st);
           if (e) tree.set(rel, e);
         }
@@ -132,7 +180,8 @@ export async function scanLocal(
       }
       if (excluded) return;
       if (d.isSymbolicLink() && filter.symlinks === 'ignore') return;
-      const st = await lstat(join(root, rel)).catch(() => null);
+      const st = lstatOrNull(join(root, rel));
+      await breather();
       const e = st && entryFromStats(st);
       if (!e || e.kind === 'dir') return;
       tree.set(rel, e);
@@ -186,7 +235,8 @@ export async function readLocalPaths(
   const visit = async (rel: string, deep: boolean): Promise<void> => {
     let st: Stats | null;
     try {
-      st = await lstat(join(root, rel));
+      st = lstatSync(join(root, rel));
+      await breather();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR')
