@@ -100,7 +100,10 @@ export class RuleSync {
   }
 
   async open(): Promise<void> {
-    this.state = await loadState(this.statePath, { target: this.targetAbs });
+    this.state = await loadState(this.statePath, {
+      target: this.targetAbs,
+      containerId: this.channel.container.id,
+    });
     this.owner =
       this.rule.owner !== undefined || this.rule.group !== undefined
         ? await this.channel.resolveOwner(this.rule.owner, this.rule.group)
@@ -572,7 +575,12 @@ export class RuleSync {
   }
 
   private get stateMeta() {
-    return { rule: this.rule.id, container: this.channel.container.name, target: this.targetAbs };
+    return {
+      rule: this.rule.id,
+      container: this.channel.container.name,
+      containerId: this.channel.container.id,
+      target: this.targetAbs,
+    };
   }
 
   async save(): Promise<void> {

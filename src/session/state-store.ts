@@ -15,6 +15,8 @@ interface StateFile {
   version: number;
   rule: string;
   container: string;
+  /** The container's id: a recreated container keeps its name but not its id. */
+  containerId?: string;
   target: string;
   entries: Record<string, Row>;
   conflicts: Conflict[];
@@ -25,13 +27,22 @@ export interface RuleState {
   conflicts: Conflict[];
 }
 
-/** Load a state; a missing, unreadable or foreign file yields an empty state. */
-export async function loadState(path: string, expect: { target: string }): Promise<RuleState> {
+/**
+ * Load a state; a missing, unreadable or foreign file yields an empty state, and so does the
+ * state of another container of the same name (recreated): what it recorded is not in the new
+ * container, and a two-way rule would take its absence there for deletions to apply locally.
+ */
+export async function loadState(
+  path: string,
+  expect: { target: string; containerId?: string },
+): Promise<RuleState> {
   // a rule re-attached to a recreated container must see what its predecessor recorded
   await flushState(path);
   try {
     const data = JSON.parse(await readFile(path, 'utf8')) as StateFile;
     if (data.version !== VERSION || data.target !== expect.target) throw new Error('stale');
+    if (expect.containerId && data.containerId && data.containerId !== expect.containerId)
+      throw new Error('another container');
     const tree: StateTree = new Map();
     for (const [p, [kind, h, lSize, lMtimeMs, rSize, rMtime]] of Object.entries(data.entries)) {
       const e: StateEntry = { kind, lSize, lMtimeMs, rSize, rMtime };
@@ -45,7 +56,7 @@ export async function loadState(path: string, expect: { target: string }): Promi
   }
 }
 
-type Meta = { rule: string; container: string; target: string };
+type Meta = { rule: string; container: string; containerId?: string; target: string };
 
 /** Entries serialized between two yields to the event loop. */
 const CHUNK = 2000;
