@@ -53,8 +53,11 @@ export interface WriteResult {
   via: 'archive' | 'tar-stream';
   /** Bytes sent to the engine for it: the tar stream, after gzip when compressed. */
   wireBytes?: number;
-  /** The size (bytes) and whole-second mtime each written file has in the container. */
-  stats: Map<string, { size: number; mtime: number }>;
+  /**
+   * The size (bytes), whole-second mtime and, when known, content hash each written file has
+   * in the container (the bytes sent, which may be newer than the scan that planned them).
+   */
+  stats: Map<string, { size: number; mtime: number; hash?: string }>;
 }
 
 export interface RemoteStat {

@@ -521,14 +521,14 @@ function result(
   problems: Problem[],
   wireBytes = 0,
 ): WriteResult {
-  const stats = new Map<string, { size: number; mtime: number }>();
+  const stats = new Map<string, { size: number; mtime: number; hash?: string }>();
   let bytes = 0;
   for (const f of confirmed) {
     if (f.entry.kind !== 'file') continue;
     bytes += f.size;
     // What the tar header carried: whole seconds, as tar-stream encodes them.
     const ms = Number.isFinite(f.entry.mtimeMs) ? Math.max(0, f.entry.mtimeMs) : 0;
-    stats.set(f.path, { size: f.size, mtime: Math.floor(ms / 1000) });
+    stats.set(f.path, { size: f.size, mtime: Math.floor(ms / 1000), hash: f.hash });
   }
   return { written: confirmed.length, bytes, problems, via, stats, wireBytes };
 }

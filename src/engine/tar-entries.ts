@@ -16,6 +16,7 @@ import {
 import { promisify } from 'node:util';
 import { posix } from 'node:path';
 import type { Pack } from 'tar-stream';
+import { hashBuffer, newHash } from '../core/hash.js';
 import type { Problem, WriteEntry } from '../core/ports.js';
 
 /** An entry ready for a tar: its member name is the absolute path without the leading '/'. */
@@ -28,6 +29,11 @@ export interface PreparedEntry {
 /** An entry whose header and content went into the tar. */
 export interface FedEntry extends PreparedEntry {
   size: number;
+  /**
+   * Files: the content hash of the bytes that went into the tar. The file may have changed
+   * since it was scanned, and this, not the scan's hash, is what the container now holds.
+   */
+  hash?: string;
 }
 
 /** Files up to this size are read whole (exact size, one read); larger ones are streamed. */
@@ -136,14 +142,14 @@ export async function feedEntries(
       }
       if (loaded.kind === 'stream') {
         await settle();
-        const size = await feedStream(pack, p, loaded, problems, beforeEntry);
-        if (size !== undefined) fed.push({ ...p, size });
+        const streamed = await feedStream(pack, p, loaded, problems, beforeEntry);
+        if (streamed !== undefined) fed.push({ ...p, ...streamed });
         continue;
       }
-      const { done, size } = queueEntry(pack, p, loaded, beforeEntry);
+      const { done, size, hash } = queueEntry(pack, p, loaded, beforeEntry);
       done.catch(() => undefined);
       queued = done;
-      fed.push({ ...p, size });
+      fed.push({ ...p, size, hash });
       queuedBytes += size;
       if (++queuedCount >= QUEUE_ENTRIES || queuedBytes >= QUEUE_BYTES) await settle();
     }
@@ -252,7 +258,7 @@ function queueEntry(
   p: PreparedEntry,
   loaded: Loaded,
   beforeEntry?: (p: PreparedEntry) => void,
-): { done: Promise<void>; size: number } {
+): { done: Promise<void>; size: number; hash?: string } {
   const { entry } = p;
   const base = headerOf(p);
   const perm = entry.mode & 0o7777;
@@ -273,6 +279,7 @@ function queueEntry(
   return {
     done: addEntry(pack, { ...base, type: 'file', mode: S_IFREG | perm }, content),
     size: content.length,
+    hash: hashBuffer(content),
   };
 }
 
@@ -283,9 +290,10 @@ async function feedStream(
   loaded: Extract<Loaded, { kind: 'stream' }>,
   problems: Problem[],
   beforeEntry?: (p: PreparedEntry) => void,
-): Promise<number | undefined> {
+): Promise<{ size: number; hash: string } | undefined> {
   const { entry } = p;
   const { fd, size, mtimeMs } = loaded;
+  const h = newHash();
   try {
     beforeEntry?.(p);
     const sink = pack.entry({
@@ -309,6 +317,7 @@ async function feedStream(
         }
         if (n === 0 && failure === undefined) failure = `${entry.source} shrank while being sent`;
       }
+      if (failure === undefined) h.update(buf.subarray(0, n));
       if (n < want && failure !== undefined) buf.fill(0, n);
       await writeChunk(sink, failure === undefined ? buf.subarray(0, n) : buf);
       pos += failure === undefined ? n : want;
@@ -325,7 +334,7 @@ async function feedStream(
       problems.push({ path: p.path, message: `${failure}; it is sent again on its next change` });
       return undefined;
     }
-    return size;
+    return { size, hash: h.digest('hex') };
   } finally {
     await closeFd(fd).catch(() => undefined);
   }

@@ -437,7 +437,8 @@ export class RuleSync {
         if (e.kind === 'dir' && remote.get(rel)?.kind !== 'dir') forget(rel);
         tree.set(rel, {
           kind: e.kind,
-          hash: e.hash,
+          // what the container got: the file may have changed since it was hashed
+          hash: st?.hash ?? e.hash,
           link: e.link,
           lSize: e.size,
           lMtimeMs: e.mtimeMs,
