@@ -104,8 +104,10 @@ async function complete(
   problems: Problem[],
   rels: string[],
 ): Promise<void> {
-  await pool(rels, HASH_CONCURRENCY, async (rel) => {
-    const e = tree.get(rel)!;
+  // a path can be listed twice (a watch batch names it and a new directory above it)
+  await pool([...new Set(rels)], HASH_CONCURRENCY, async (rel) => {
+    const e = tree.get(rel);
+    if (!e) return;
     const abs = join(root, rel);
     try {
       if (e.kind === 'symlink') {
