@@ -4,14 +4,13 @@
  * unchanged, so COMPOSE_FILE, COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, DOCKER_HOST and
  * DOCKER_CONTEXT behave exactly as they do for compose (compose reads them itself).
  *
- * One-shot commands run through the npm `docker-compose` package. `logs` spawns compose directly:
- * the package offers no way to stop a followed command. Note that the package resolves each
- * call about half a second after compose exits (a fixed delay in its exit handler).
+ * Every call spawns `docker compose` directly. (The npm `docker-compose` package it went through
+ * before resolved each call half a second after compose exited, a fixed delay in its exit
+ * handler: a second of every `up`, `sync` and `watch` start was spent waiting on it.)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { stripVTControlCharacters } from 'node:util';
-import * as compose from 'docker-compose';
 import type { ProjectOptions } from '../core/model.js';
 import { ComposeError, EXIT_FAILED, EXIT_USAGE } from '../errors.js';
 
@@ -229,19 +228,33 @@ export class ComposeCli {
     command: string,
     args: string[],
     opts: { globals?: boolean; onOutput?: (chunk: string) => void; exitCode?: number } = {},
-  ): Promise<compose.IDockerComposeResult> {
-    const onOutput = opts.onOutput;
-    try {
-      return await compose.execCompose(command, args, {
+  ): Promise<ComposeResult> {
+    const argv = ['compose', ...(opts.globals === false ? [] : this.globalArgs), command, ...args];
+    const fail = (err: unknown) => toComposeError(err, command, opts.exitCode ?? EXIT_FAILED);
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.dockerPath, argv, {
         cwd: this.project.cwd,
         env: this.project.env,
-        executable: { executablePath: this.dockerPath },
-        composeOptions: opts.globals === false ? [] : this.globalArgs,
-        callback: onOutput ? (chunk) => onOutput(chunk.toString()) : undefined,
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-    } catch (err) {
-      throw toComposeError(err, command, opts.exitCode ?? EXIT_FAILED);
-    }
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        opts.onOutput?.(chunk.toString());
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        opts.onOutput?.(chunk.toString());
+      });
+      child.on('error', (e) => reject(fail(e)));
+      // 'close' comes once the output is read to its end
+      child.on('close', (exitCode) => {
+        const r: ComposeResult = { exitCode, out, err };
+        if (exitCode === 0) resolve(r);
+        else reject(fail(r));
+      });
+    });
   }
 }
 
@@ -256,7 +269,14 @@ export function composeGlobalArgs(p: ProjectOptions): string[] {
   return args;
 }
 
-function isResult(err: unknown): err is compose.IDockerComposeResult {
+/** What a finished compose call left: its exit code and complete output. */
+interface ComposeResult {
+  exitCode: number | null;
+  out: string;
+  err: string;
+}
+
+function isResult(err: unknown): err is ComposeResult {
   return typeof err === 'object' && err !== null && 'exitCode' in err && 'err' in err;
 }
 
