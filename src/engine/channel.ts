@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform, type Duplex } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import type {
@@ -27,7 +27,7 @@ import {
   statusOf,
 } from './engine-errors.js';
 import { feedEntries, prepareEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
-import { archiveGetter, readEntries } from './remote-read.js';
+import { archiveGetter, readEntries, readWanted } from './remote-read.js';
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
 import { parseGroup, parsePasswd, resolveIds, type UserDb } from './users.js';
@@ -72,6 +72,13 @@ export interface ChannelOptions {
   compress: boolean;
   sessionTimeoutMs: number;
   log?: (line: string) => void;
+  /**
+   * Mount points of the container's tmpfs mounts. The archive endpoint works on the
+   * container's filesystem as the engine sees it, where a tmpfs is not mounted: what it writes
+   * there is hidden under the mount, and what it reads is not the tmpfs content. So paths on a
+   * tmpfs are written, read, scanned and stat-ed only through execs of the image's own tools.
+   */
+  tmpfs?: string[];
 }
 
 /** Bounded concurrency for per-path HEAD requests. */
@@ -142,6 +149,7 @@ export class DockerChannel implements ContainerChannel {
     prepared: PreparedEntry[],
     via: 'auto' | 'archive' | 'tar-stream',
   ): Promise<'archive' | 'tar-stream'> {
+    if (this.info.tar !== 'none' && prepared.some((p) => this.onTmpfs(p.path))) return 'tar-stream';
     if (this.info.tar === 'none' || via === 'archive') return 'archive';
     // busybox tar defers symlinks that point outside (absolute, or with '..') until it exits,
     // which a never-ending stream never does.
@@ -172,22 +180,72 @@ export class DockerChannel implements ContainerChannel {
     via: 'auto' | 'archive' | 'tar-stream',
   ): Promise<WriteResult> {
     this.assertOpen();
-    const { prepared, problems } = prepareEntries(entries);
+    const { prepared: all, problems } = prepareEntries(entries);
+    let prepared = all;
+    const tmpfs = prepared.some((p) => this.onTmpfs(p.path));
+    if (tmpfs && this.info.tar === 'none') {
+      for (const p of prepared.filter((p) => this.onTmpfs(p.path)))
+        problems.push({
+          path: p.path,
+          message:
+            'it is on a tmpfs mount, which the engine cannot write into from outside, and the image has no tar to write it from inside',
+        });
+      prepared = prepared.filter((p) => !this.onTmpfs(p.path));
+    }
     if (prepared.length === 0) return result('archive', [], problems);
     if ((await this.pickTransport(prepared, via)) === 'tar-stream') {
       const streamable = await this.withoutDirsOverNonDirs(prepared, problems);
       try {
         const session = await this.tarSession();
         const r = await session.write(streamable);
+        if (
+          tmpfs &&
+          this.info.tar === 'busybox' &&
+          streamable.some((p) => unsafeForBusybox(p.entry))
+        ) {
+          // busybox tar creates links pointing outside only when it exits
+          this.session = undefined;
+          await session.close();
+        }
         return result('tar-stream', r.confirmed, [...problems, ...r.problems], r.wireBytes);
       } catch (err) {
         if (!(err instanceof SessionDied)) throw err;
+        if (tmpfs) {
+          // No fallback: the endpoint would write below the mount, where nobody sees it.
+          this.opts.log?.(`engine: ${err.message}; sending the batch again entry by entry`);
+          return this.writeOneByOne(streamable, problems);
+        }
         // The batch is sent again as a whole: writes are idempotent.
         this.opts.log?.(`engine: ${err.message}; falling back to the archive endpoint`);
       }
     }
     const r = await this.writeArchive(prepared);
     return result('archive', r.confirmed, [...problems, ...r.problems], r.wireBytes);
+  }
+
+  /**
+   * After tar died in the middle of a batch (a full tmpfs: busybox tar exits on a write error),
+   * each entry again in its own write, so one entry that cannot be written does not sink the
+   * rest. The entry that kills tar again is a problem, and what tar left of it is removed: a
+   * truncated file must not stay behind as if it were synced.
+   */
+  private async writeOneByOne(entries: PreparedEntry[], problems: Problem[]): Promise<WriteResult> {
+    const confirmed: FedEntry[] = [];
+    let wireBytes = 0;
+    for (const p of entries) {
+      try {
+        const session = await this.tarSession();
+        const r = await session.write([p]);
+        confirmed.push(...r.confirmed);
+        problems.push(...r.problems);
+        wireBytes += r.wireBytes;
+      } catch (err) {
+        if (!(err instanceof SessionDied)) throw err;
+        problems.push({ path: p.path, message: `not written: ${err.message}` });
+        if (p.entry.kind === 'file') await this.removeNow([p.path]);
+      }
+    }
+    return result('tar-stream', confirmed, problems, wireBytes);
   }
 
   /**
@@ -369,6 +427,7 @@ export class DockerChannel implements ContainerChannel {
     if (!posix.isAbsolute(dir))
       throw new EngineError(`scan: not an absolute container path: ${dir}`);
     const norm = posix.normalize(dir).replace(/\/+$/, '');
+    if (this.onTmpfs(norm || '/')) return this.scanByExec(norm);
     // "dir/." resolves a symlinked directory and names members "./...".
     const path = `${norm}/.`;
     const container = this.calls.docker.getContainer(this.container.id);
@@ -389,6 +448,11 @@ export class DockerChannel implements ContainerChannel {
   async stat(paths: string[]): Promise<Map<string, RemoteStat | null>> {
     this.assertOpen();
     const out = new Map<string, RemoteStat | null>();
+    const onTmpfs = paths.filter((p) => this.onTmpfs(p));
+    if (onTmpfs.length) {
+      for (const [p, st] of await this.statByExec(onTmpfs)) out.set(p, st);
+      paths = paths.filter((p) => !this.onTmpfs(p));
+    }
     const container = this.calls.docker.getContainer(this.container.id);
     const name = this.container.name;
     let next = 0;
@@ -438,6 +502,7 @@ export class DockerChannel implements ContainerChannel {
     onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
   ): Promise<void> {
     this.assertOpen();
+    if (this.onTmpfs(dir)) return this.readByExec(dir, rels, onEntry);
     const container = this.calls.docker.getContainer(this.container.id);
     const name = this.container.name;
     const get = archiveGetter(container, (err) => statusOf(err) === 404 && !isNoSuchContainer(err));
@@ -466,6 +531,125 @@ export class DockerChannel implements ContainerChannel {
       this.watches.delete(h);
       await h.stop();
     };
+  }
+
+  /** True when a container path lies on one of the container's tmpfs mounts. */
+  private onTmpfs(path: string): boolean {
+    return (this.opts.tmpfs ?? []).some((m) => isInsideDir(posix.normalize(path), m));
+  }
+
+  /** scan() of a directory on a tmpfs: the container's own `tar -c`, hashed as it streams. */
+  private async scanByExec(dir: string): Promise<Tree | null> {
+    const st = (await this.statByExec([dir])).get(dir);
+    if (!st || st.kind !== 'dir') return null;
+    const r = await this.execOutput(
+      `scan ${dir} (tar -c)`,
+      ['tar', '-c', '-f', '-', '-C', dir, '.'],
+      (out) => treeFromArchive(out),
+    );
+    if (r.exitCode !== 0)
+      throw new EngineError(`scan of ${dir} in ${this.container.name} failed: ${r.stderr.trim()}`);
+    return r.value;
+  }
+
+  /** stat() of paths on a tmpfs, through the image's `stat`. */
+  private async statByExec(paths: string[]): Promise<Map<string, RemoteStat | null>> {
+    const out = new Map<string, RemoteStat | null>(paths.map((p) => [p, null]));
+    const items = paths.map((p) => ({ norm: p }));
+    for (const chunk of chunkByBytes(items, MAX_ARGV_BYTES)) {
+      const argv = ['stat', '-c', '%F|%s|%Y|%a|%n', '--', ...chunk.map((c) => c.norm)];
+      const r = await this.calls.exec(this.container.id, this.container.name, argv, {
+        user: '0:0',
+      });
+      if (r.cannotStart)
+        throw new EngineError(
+          `the image of ${this.container.name} has no stat, needed for its tmpfs`,
+        );
+      for (const line of r.output.split('\n')) {
+        const m = /^([a-z ]+)\|(\d+)\|(\d+)\|([0-7]+)\|(.*)$/.exec(line);
+        if (!m || !out.has(m[5]!)) continue;
+        const type = m[1]!;
+        out.set(m[5]!, {
+          kind: type.includes('regular')
+            ? 'file'
+            : type === 'directory'
+              ? 'dir'
+              : type === 'symbolic link'
+                ? 'symlink'
+                : 'other',
+          size: Number(m[2]),
+          mtime: Number(m[3]),
+          mode: parseInt(m[4]!, 8),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** read() below a directory on a tmpfs: one `tar -c` of the wanted paths. */
+  private async readByExec(
+    dir: string,
+    rels: string[],
+    onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
+  ): Promise<void> {
+    if (rels.length === 0) return;
+    const argv = ['tar', '-c', '-f', '-', '-C', dir, '--', ...rels];
+    await this.execOutput(`read ${rels.length} paths below ${dir} (tar -c)`, argv, (out) =>
+      readWanted(out, new Set(rels), onEntry),
+    );
+  }
+
+  /**
+   * Run argv in the container as root and hand its standard output (binary-safe) to `consume`.
+   * Resolves with what `consume` returned, the exit code and the start of standard error.
+   */
+  private execOutput<T>(
+    what: string,
+    argv: string[],
+    consume: (out: NodeJS.ReadableStream) => Promise<T>,
+  ): Promise<{ value: T; exitCode: number; stderr: string }> {
+    const docker = this.calls.docker;
+    return this.calls.call(`${what} in ${this.container.name}`, this.container.name, async () => {
+      const exec = await docker.getContainer(this.container.id).exec({
+        Cmd: argv,
+        AttachStdout: true,
+        AttachStderr: true,
+        User: '0:0',
+        Env: ['LC_ALL=C'],
+      });
+      const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+      const out = new PassThrough();
+      const err = new PassThrough();
+      let stderr = '';
+      err.on('data', (d: Buffer) => {
+        if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
+      });
+      docker.modem.demuxStream(stream, out, err);
+      const ended = new Promise<void>((resolve) => {
+        const done = () => {
+          out.end();
+          err.end();
+          resolve();
+        };
+        stream.once('end', done);
+        stream.once('close', done);
+        stream.once('error', done);
+      });
+      let value: T;
+      try {
+        value = await consume(out);
+      } finally {
+        out.resume();
+        await ended;
+      }
+      let info = await exec.inspect();
+      // The exit code can lag the end of the output stream by a moment.
+      for (const deadline = Date.now() + 5000; info.Running && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 5));
+        info = await exec.inspect();
+      }
+      return { value, exitCode: info.ExitCode ?? -1, stderr };
+    });
   }
 
   async close(): Promise<void> {
@@ -548,6 +732,12 @@ function namedIn(message: string, entries: PreparedEntry[]): PreparedEntry | und
     }
   }
   return best;
+}
+
+/** True when container path `p` is the directory `dir` or below it. */
+function isInsideDir(p: string, dir: string): boolean {
+  const d = dir.replace(/(.)\/+$/, '$1');
+  return d === '/' || p === d || p.startsWith(d + '/');
 }
 
 function unsafeForBusybox(e: WriteEntry): boolean {

@@ -228,6 +228,7 @@ class DockerEngine implements Engine {
       compress: !!this.opts.compress,
       sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 30_000,
       log: this.opts.debug,
+      tmpfs: tmpfsMounts(inspect),
     });
     if (userSpec) {
       const { user, group } = splitUserSpec(userSpec);
@@ -313,6 +314,15 @@ class DockerEngine implements Engine {
     });
     return { exitCode: r.exitCode, output: r.output };
   }
+}
+
+/** Mount points of the container's tmpfs mounts (`tmpfs:` in compose, or `--mount type=tmpfs`). */
+function tmpfsMounts(inspect: Docker.ContainerInspectInfo): string[] {
+  const fromHostConfig = Object.keys(inspect.HostConfig?.Tmpfs ?? {});
+  const fromMounts = (inspect.Mounts ?? [])
+    .filter((m) => (m.Type as string) === 'tmpfs')
+    .map((m) => m.Destination);
+  return [...new Set([...fromHostConfig, ...fromMounts])];
 }
 
 function destroy(s: NodeJS.ReadableStream): void {

@@ -112,3 +112,23 @@ export function archiveGetter(
     }
   };
 }
+
+/**
+ * Deliver the members of one tar stream whose names (relative, `./` stripped) are in `want`,
+ * each once (the first member of that name); everything else in the stream is skipped. Used
+ * for archives made by the container's own tar (`tar -c -C dir -- rels`).
+ */
+export async function readWanted(
+  stream: NodeJS.ReadableStream,
+  want: ReadonlySet<string>,
+  onEntry: OnEntry,
+): Promise<void> {
+  const seen = new Set<string>();
+  await eachMember(stream, async (name, h, body) => {
+    const rel = strip(name);
+    if (!want.has(rel) || seen.has(rel)) return;
+    seen.add(rel);
+    const e = entryOf(h);
+    if (e) await onEntry(rel, e, e.kind === 'file' ? body : null);
+  });
+}
