@@ -26,7 +26,13 @@ import {
   isNoSuchContainer,
   statusOf,
 } from './engine-errors.js';
-import { feedEntries, prepareEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
+import {
+  feedEntries,
+  isTorn,
+  prepareEntries,
+  type FedEntry,
+  type PreparedEntry,
+} from './tar-entries.js';
 import { archiveGetter, readEntries, readWanted } from './remote-read.js';
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
@@ -138,10 +144,29 @@ export class DockerChannel implements ContainerChannel {
     entries: WriteEntry[],
     opts: { via?: 'auto' | 'archive' | 'tar-stream' } = {},
   ): Promise<WriteResult> {
-    return this.serialized(() => this.writeNow(entries, opts.via ?? 'auto')).then((r) => ({
+    return this.serialized(async () =>
+      this.removeTorn(await this.writeNow(entries, opts.via ?? 'auto')),
+    ).then((r) => ({
       ...r,
       problems: explained(r.problems),
     }));
+  }
+
+  /**
+   * Remove the torn copies a write left (files that changed while they were streamed), so that
+   * the next change finds the path absent rather than holding content nobody wrote.
+   */
+  private async removeTorn(r: WriteResult): Promise<WriteResult> {
+    const torn = r.problems.filter(isTorn);
+    if (torn.length === 0) return r;
+    const left = new Set((await this.removeNow(torn.map((p) => p.path))).map((p) => p.path));
+    const note = ' (its partial copy was removed from the container)';
+    return {
+      ...r,
+      problems: r.problems.map((p) =>
+        isTorn(p) && !left.has(p.path) ? { ...p, message: p.message + note } : p,
+      ),
+    };
   }
 
   /** Which transport a batch takes (see TRANSPORT_THRESHOLDS). */

@@ -36,6 +36,17 @@ export interface FedEntry extends PreparedEntry {
   hash?: string;
 }
 
+const tornProblems = new WeakSet<Problem>();
+
+/**
+ * True for the problem of a large file that changed while it was streamed: its entry was
+ * padded or cut to the size its header announced, so the container holds a torn copy that the
+ * writer must remove (or it would pass for a file someone put there).
+ */
+export function isTorn(p: Problem): boolean {
+  return tornProblems.has(p);
+}
+
 /** Files up to this size are read whole (exact size, one read); larger ones are streamed. */
 const READ_WHOLE_MAX = 512 * 1024;
 const CHUNK = 256 * 1024;
@@ -331,7 +342,9 @@ async function feedStream(
         failure = `${entry.source} changed while being sent`;
     }
     if (failure !== undefined) {
-      problems.push({ path: p.path, message: `${failure}; it is sent again on its next change` });
+      const problem = { path: p.path, message: `${failure}; it is sent again on its next change` };
+      tornProblems.add(problem);
+      problems.push(problem);
       return undefined;
     }
     return { size, hash: h.digest('hex') };
