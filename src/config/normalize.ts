@@ -275,6 +275,12 @@ function normalizeRule(
     return null;
   }
 
+  const escape = targetEscape(r.target);
+  if (escape) {
+    st.problems.push({ path: [...path, 'target'], message: escape });
+    return null;
+  }
+
   const src = resolveSource(r.source, st.projectDir, st.stat);
   if (src.warning) st.warnings.push(`${formatYamlPath([...path, 'source'])}: ${src.warning}`);
   let strip: string | undefined;
@@ -622,6 +628,22 @@ export function resolveSource(
     kind: 'dir',
     warning: `${source} does not exist yet; it is treated as a directory and synced once it appears`,
   };
+}
+
+/**
+ * Why a sync target is refused, or null. A target is the one directory composync writes and
+ * deletes in (a replica mirror deletes everything else there), so it may not be the container
+ * root, nor a relative path that climbs out of the WORKDIR it is joined to.
+ */
+export function targetEscape(target: string): string | null {
+  const norm = posix.normalize(target.replace(/\\/g, '/'));
+  const shown = JSON.stringify(target);
+  if (target.includes('\0')) return `target ${shown} contains a NUL byte`;
+  if (norm === '/' || /^\/(\.\.\/?)*$/.test(norm))
+    return `target ${shown} is the container root; name a directory below it (e.g. /app)`;
+  if (!target.startsWith('/') && (norm === '..' || norm.startsWith('../')))
+    return `target ${shown} leaves the WORKDIR it is relative to; write it as an absolute path`;
+  return null;
 }
 
 /** Top-level and service excludes: a pattern without an inner slash matches at any depth. */

@@ -100,6 +100,11 @@ export class RuleSync {
   }
 
   async open(): Promise<void> {
+    // `target: .` with an image whose WORKDIR is / (the config refuses an explicit root)
+    if (this.targetAbs === '/')
+      throw new Error(
+        `rule ${this.rule.id}: its target resolves to the container root in ${this.channel.container.name}; refusing to sync there (name a directory below it)`,
+      );
     this.state = await loadState(this.statePath, {
       target: this.targetAbs,
       containerId: this.channel.container.id,
