@@ -130,6 +130,17 @@ async function complete(
   });
 }
 
+/**
+ * A name that is not valid UTF-8 reads back with U+FFFD in place of its bad bytes: a name under
+ * which the file cannot be opened, and under which it must not land in the container.
+ */
+function invalidName(rel: string): Problem {
+  return {
+    path: rel,
+    message: 'the name is not valid UTF-8, so it cannot be synced under its real name; rename it',
+  };
+}
+
 export function describeFsError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EACCES' || e.code === 'EPERM')
@@ -174,6 +185,7 @@ export async function scanLocal(
       if (isDir) {
         if (!excluded) {
           const st = lstatOrNull(join(root, rel));
+          if (!st && d.name.includes('\uFFFD')) problems.push(invalidName(rel));
           const e = st && entryFromStats(st);
           if (e) tree.set(rel, e);
         }
@@ -183,6 +195,7 @@ export async function scanLocal(
       if (excluded) return;
       if (d.isSymbolicLink() && filter.symlinks === 'ignore') return;
       const st = lstatOrNull(join(root, rel));
+      if (!st && d.name.includes('\uFFFD')) problems.push(invalidName(rel));
       await breather();
       const e = st && entryFromStats(st);
       if (!e || e.kind === 'dir') return;
@@ -243,6 +256,7 @@ export async function readLocalPaths(
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR')
         problems.push({ path: rel, message: describeFsError(err) });
+      else if (rel.includes('\uFFFD')) problems.push(invalidName(rel));
       st = null;
     }
     const e = st && entryFromStats(st);
