@@ -3,9 +3,11 @@
 # its own dockerd listening on a loopback TCP port and a unix socket, with its own data root,
 # exec root (and so its own managed containerd), pid file, containerd namespaces and bridge.
 #
-#   scripts/second-engine.sh start      start it (idempotent) and load the test images into it;
-#                                       prints DOCKER_HOST=tcp://127.0.0.1:PORT as its last line
-#                                       and exits 0, or 3 when it was already running
+#   scripts/second-engine.sh start [IMAGE...]
+#                                       start it (idempotent) and load the test images (and any
+#                                       IMAGE named) into it from the first engine; prints
+#                                       DOCKER_HOST=tcp://127.0.0.1:PORT as its last line and
+#                                       exits 0, or 3 when it was already running
 #   scripts/second-engine.sh stop       stop it (its data root is kept: the next start is quick)
 #   scripts/second-engine.sh sshd-start an sshd on loopback (key authentication only) whose key
 #                                       runs `docker system dial-stdio` against this engine;
@@ -51,7 +53,7 @@ ensure_bridge() {
 
 load_images() {
   local missing=()
-  for img in "${IMAGES[@]}"; do
+  for img in "${IMAGES[@]}" "$@"; do
     local want have
     want=$("$DOCKER" image inspect -f '{{.Id}}' "$img" 2>/dev/null) || {
       log "image $img is missing on the first engine (run scripts/setup-engine.sh)"
@@ -95,7 +97,7 @@ start() {
       exit 1
     fi
   fi
-  load_images
+  load_images "$@"
   echo "DOCKER_HOST=tcp://127.0.0.1:$PORT"
   if [ "$already" = 1 ]; then exit 3; fi
 }
@@ -182,7 +184,7 @@ sshd_stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) stop ;;
   sshd-start) sshd_start ;;
   sshd-stop) sshd_stop ;;
