@@ -125,6 +125,8 @@ describe('remote engines', { timeout: 900_000 }, () => {
       const rule = (JSON.parse(status.stdout) as { rules: { bytes: number; wireBytes: number }[] })
         .rules[0]!;
       assert.ok(rule.wireBytes > 0 && rule.wireBytes < rule.bytes, status.stdout);
+      assert.match((await p.composync(['status'])).stdout, /ON THE WIRE/);
+      assert.match(w.output, /↑ .*\(\S+ \S*B sent\)/, 'the screen shows the compressed size');
     } finally {
       assert.equal(await w.stop(), 0, w.output);
       await p.cleanup();

@@ -35,6 +35,7 @@ export function renderStatus(r: StatusReport, o: { color: boolean; now: number }
     x.lastSync ? formatAge(x.lastSync, o.now) : 'never',
     String(x.files),
     formatBytes(x.bytes),
+    x.wireBytes ? formatBytes(x.wireBytes) : '-',
     String(x.conflicts.length),
     String(x.problems.length),
   ]);
@@ -49,6 +50,7 @@ export function renderStatus(r: StatusReport, o: { color: boolean; now: number }
         'LAST SYNC',
         'FILES',
         'BYTES',
+        'ON THE WIRE',
         'CONFLICTS',
         'PROBLEMS',
       ],

@@ -100,13 +100,19 @@ export function describeTotals(reports: SyncReport[]): string {
   );
 }
 
+/** `(3 kB sent)` when compression made the upload smaller on the wire (remote engines). */
+const sent = (rec: LogRecord) =>
+  rec.wireBytes !== undefined && rec.wireBytes < (rec.bytes ?? 0)
+    ? ` (${formatBytes(rec.wireBytes)} sent)`
+    : '';
+
 /** One line for a sync event: `web  ↑ 3 files 12 kB 18 ms`. */
 export function renderRecord(rec: LogRecord, o: RenderOptions): string {
   const who = (rec.service ?? 'composync').padEnd(o.width ?? 0);
   const ms = rec.ms !== undefined ? ` ${rec.ms} ms` : '';
   switch (rec.event) {
     case 'sync':
-      return `${paint(o.color, 'cyan', who)}  ↑ ${plural(rec.files ?? 0, 'file')} ${formatBytes(rec.bytes ?? 0)}${ms}`;
+      return `${paint(o.color, 'cyan', who)}  ↑ ${plural(rec.files ?? 0, 'file')} ${formatBytes(rec.bytes ?? 0)}${sent(rec)}${ms}`;
     case 'download':
       return `${paint(o.color, 'cyan', who)}  ↓ ${plural(rec.files ?? 0, 'file')} ${formatBytes(rec.bytes ?? 0)}${ms}`;
     case 'delete':
