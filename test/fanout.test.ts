@@ -98,7 +98,7 @@ describe('fan-out into 20 services x 3 replicas', { timeout: 600_000 }, () => {
         return pending.length === 0;
       },
       {
-        timeoutMs: 15_000,
+        timeoutMs: 20_000,
         intervalMs: 100,
         what: 'v2 in every running, unpaused replica',
         detail: () => `still v1: ${pending.map(([k]) => k).join(' ')}\n${w.output.slice(mark)}`,
