@@ -275,8 +275,17 @@ describe('write', () => {
         // Missing parents are created (by root, as `mkdir -p` would).
         assert.match(await statIn(svc, `${base}/deep/x`), /^0:0\|755\|.*directory$/);
 
-        assert.deepEqual(r.stats.get(`${base}/sub/a.txt`), { size: 16, mtime: sec });
-        assert.deepEqual(r.stats.get(`${base}/big.bin`), { size: big.length, mtime: sec });
+        // the hash of the bytes that were sent, read while sending
+        assert.deepEqual(r.stats.get(`${base}/sub/a.txt`), {
+          size: 16,
+          mtime: sec,
+          hash: sha1('alpha from disk\n'),
+        });
+        assert.deepEqual(r.stats.get(`${base}/big.bin`), {
+          size: big.length,
+          mtime: sec,
+          hash: sha1(big),
+        });
         assert.equal(r.stats.has(`${base}/sub/gone.txt`), false);
       });
 
