@@ -3,7 +3,7 @@
  * `engine/`, `compose/` and `watch/` implement them; `session/` wires them together; tests
  * may substitute them where the real thing cannot reproduce a case.
  */
-import type { Entry, Tree } from './tree.js';
+import type { Entry, EntryKind, Tree } from './tree.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engine
@@ -60,6 +60,16 @@ export interface WriteResult {
   stats: Map<string, { size: number; mtime: number; hash?: string }>;
 }
 
+/** What was last recorded at a container path (see {@link ContainerChannel.scanKnown}). */
+export interface KnownEntry {
+  kind: EntryKind;
+  size: number;
+  /** Whole seconds. */
+  mtime: number;
+  hash?: string;
+  link?: string;
+}
+
 export interface RemoteStat {
   kind: 'file' | 'dir' | 'symlink' | 'other';
   size: number;
@@ -113,6 +123,15 @@ export interface ContainerChannel {
    * in the image.
    */
   scan(dir: string): Promise<Tree | null>;
+  /**
+   * scan() of a directory whose entries were mostly recorded before: `known(rel)` tells what was
+   * last recorded at a path below `dir`. A file or symlink whose kind, size and whole-second
+   * mtime in the container still match takes the recorded hash or link text instead of being
+   * read; only the others are read. It lists through the image's `find` and `stat` where it has
+   * them (an accelerator: no content crosses the wire for unchanged files); otherwise, or when
+   * much is unknown, it is scan().
+   */
+  scanKnown(dir: string, known: (rel: string) => KnownEntry | undefined): Promise<Tree | null>;
   /** Stat absolute container paths; null for missing ones. */
   stat(paths: string[]): Promise<Map<string, RemoteStat | null>>;
   /**

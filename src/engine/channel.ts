@@ -11,12 +11,14 @@ import type {
   ContainerChannel,
   ContainerInfo,
   ContainerRef,
+  KnownEntry,
   Problem,
   RemoteStat,
   WriteEntry,
   WriteResult,
 } from '../core/ports.js';
 import type { Entry, Tree } from '../core/tree.js';
+import { newHash } from '../core/hash.js';
 import { EngineError } from '../errors.js';
 import { parsePathStat, treeFromArchive } from './archive-read.js';
 import type { EngineCalls } from './calls.js';
@@ -33,7 +35,8 @@ import {
   type FedEntry,
   type PreparedEntry,
 } from './tar-entries.js';
-import { archiveGetter, readEntries, readWanted } from './remote-read.js';
+import { LIST_SCRIPT, parseListing } from './list-tree.js';
+import { archiveGetter, BULK_READ_THRESHOLD, readEntries, readWanted } from './remote-read.js';
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
 import { parseGroup, parsePasswd, resolveIds, type UserDb } from './users.js';
@@ -468,6 +471,53 @@ export class DockerChannel implements ContainerChannel {
       }
       return treeFromArchive(stream);
     });
+  }
+
+  async scanKnown(
+    dir: string,
+    known: (rel: string) => KnownEntry | undefined,
+  ): Promise<Tree | null> {
+    this.assertOpen();
+    if (!this.opts.hasSh || this.onTmpfs(dir)) return this.scan(dir);
+    const norm = posix.normalize(dir).replace(/(.)\/+$/, '$1');
+    const argv = ['sh', '-c', LIST_SCRIPT, 'sh', norm];
+    const r = await this.execOutput(`list ${norm} (find, stat)`, argv, parseListing);
+    if (r.exitCode === 3) return null; // no such directory
+    if (r.exitCode !== 0 || !r.value) return this.scan(dir); // no find or stat, or odd names
+    const tree: Tree = new Map();
+    const unknown: string[] = [];
+    for (const e of r.value) {
+      const entry: Entry = { kind: e.kind, size: 0, mtimeMs: e.mtime * 1000, mode: e.mode };
+      const k = e.kind === 'dir' ? undefined : known(e.rel);
+      // a symlink's size is the length of its text; the record keeps the text itself
+      const same =
+        k !== undefined &&
+        k.kind === e.kind &&
+        k.mtime === e.mtime &&
+        (e.kind === 'file'
+          ? k.size === e.size && k.hash !== undefined
+          : k.link !== undefined && Buffer.byteLength(k.link) === e.size);
+      if (e.kind === 'dir') tree.set(e.rel, entry);
+      else if (same && e.kind === 'file') tree.set(e.rel, { ...entry, size: e.size, hash: k.hash });
+      else if (same) tree.set(e.rel, { ...entry, link: k.link });
+      else unknown.push(e.rel);
+    }
+    // reading many paths costs one archive of the whole directory: that is a scan
+    if (unknown.length > BULK_READ_THRESHOLD) return this.scan(dir);
+    await this.read(norm, unknown, async (rel, entry, content) => {
+      if (entry.kind !== 'file' || !content) {
+        tree.set(rel, entry);
+        return;
+      }
+      const h = newHash();
+      let size = 0;
+      for await (const chunk of content) {
+        h.update(chunk);
+        size += chunk.length;
+      }
+      tree.set(rel, { ...entry, size, hash: h.digest('hex') });
+    });
+    return tree;
   }
 
   async stat(paths: string[]): Promise<Map<string, RemoteStat | null>> {

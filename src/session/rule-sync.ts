@@ -126,7 +126,12 @@ export class RuleSync {
       if (e && this.rule.only) out.set(this.rule.only, e);
       return out;
     }
-    const tree = await this.channel.scan(this.targetAbs);
+    // what the state recorded spares reading the files that did not change since
+    const tree = await this.channel.scanKnown(this.targetAbs, (remoteRel) => {
+      const rel = fromContainerRel(this.rule, remoteRel);
+      const b = rel ? this.state.tree.get(rel) : undefined;
+      return b && { kind: b.kind, size: b.rSize, mtime: b.rMtime, hash: b.hash, link: b.link };
+    });
     if (!tree) return out;
     for (const [remoteRel, e] of tree) {
       const rel = fromContainerRel(this.rule, remoteRel);

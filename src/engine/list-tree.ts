@@ -1,0 +1,76 @@
+/**
+ * Listing a container directory without its content: the image's own `find` and `stat` print
+ * kind, size and mtime of every entry below it, one line each. An accelerator for scans of a
+ * directory whose content was recorded before (only what changed is then read); images without
+ * the tools fall back to the archive endpoint.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import type { EntryKind } from '../core/tree.js';
+
+/**
+ * `$1` is the directory. A name holding a newline would split its line, so a tree with one is
+ * left to the archive endpoint (exit 4). `stat` does not follow symlinks; `%f` is the raw mode in
+ * hex (type and permission bits), `%Y` the mtime in whole seconds.
+ */
+export const LIST_SCRIPT = [
+  'cd "$1" || exit 3',
+  `[ -z "$(find . -name '*\n*' 2>/dev/null | head -n 1)" ] || exit 4`,
+  'exec find . -exec stat -c "%f %s %Y %n" {} + 2>/dev/null',
+].join('\n');
+
+/** One entry of a listing: its path relative to the listed directory. */
+export interface Listed {
+  rel: string;
+  kind: EntryKind;
+  size: number;
+  /** Whole seconds. */
+  mtime: number;
+  mode: number;
+}
+
+const S_IFMT = 0o170000;
+const KINDS = new Map<number, EntryKind>([
+  [0o100000, 'file'],
+  [0o040000, 'dir'],
+  [0o120000, 'symlink'],
+]);
+
+const LINE = /^([0-9a-f]+) (\d+) (\d+) \.\/(.+)$/;
+const ROOT_LINE = /^[0-9a-f]+ \d+ \d+ \.$/;
+
+/**
+ * Parse the output of {@link LIST_SCRIPT} as it streams. Entries that are neither files,
+ * directories nor symlinks (sockets, fifos, devices) are skipped, as in a scan. Returns null
+ * when a line is not in the expected form: the caller then scans instead.
+ */
+export async function parseListing(out: NodeJS.ReadableStream): Promise<Listed[] | null> {
+  const entries: Listed[] = [];
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let bad = false;
+  const take = (line: string) => {
+    if (line === '' || ROOT_LINE.test(line)) return; // the directory itself
+    const m = LINE.exec(line);
+    if (!m) {
+      bad = true;
+      return;
+    }
+    const mode = parseInt(m[1]!, 16);
+    const kind = KINDS.get(mode & S_IFMT);
+    if (!kind) return;
+    entries.push({
+      rel: m[4]!,
+      kind,
+      size: Number(m[2]),
+      mtime: Number(m[3]),
+      mode: mode & 0o7777,
+    });
+  };
+  for await (const chunk of out) {
+    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) take(line);
+  }
+  take(rest + decoder.end());
+  return bad ? null : entries;
+}

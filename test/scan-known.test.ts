@@ -1,0 +1,60 @@
+/**
+ * A reconcile of a target composync synced before lists the container side with the image's
+ * own find and stat and reads only what changed there, against the real engine: no archive of
+ * the whole target, yet a file changed in the container is still found.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestProject } from './helpers.js';
+
+const compose = `services:
+  app:
+    image: composync/busybox
+    command: ['sleep', '2147483647']
+    stop_signal: SIGKILL
+    x-sync:
+      - source: ./src
+        target: /app
+`;
+
+describe('reconcile of a target synced before', { timeout: 300_000 }, () => {
+  let p: TestProject;
+
+  before(async () => {
+    const files: Record<string, string> = { 'compose.yaml': compose };
+    for (let i = 0; i < 200; i++) files[`src/d${i % 10}/f${i}.txt`] = `file ${i}`;
+    p = await TestProject.create('scan-known', files);
+    const up = await p.compose(['up', '-d']);
+    assert.equal(up.code, 0, up.stderr);
+    const first = await p.composync(['sync']);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+  });
+
+  after(async () => {
+    await p?.cleanup();
+  });
+
+  test('nothing changed: a listing, no archive of the target, nothing sent', async () => {
+    const r = await p.composync(['--debug', 'sync']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = r.stdout + r.stderr;
+    assert.match(out, /engine: list \/app \(find, stat\)/);
+    assert.doesNotMatch(out, /engine: scan \/app in/);
+    assert.match(out, /0 files uploaded/);
+  });
+
+  test('a file changed in the container is read and kept as a conflict', async () => {
+    // same size, another mtime: only its content tells
+    await p.exec('app', [
+      'sh',
+      '-c',
+      'printf "FILE 7" > /app/d7/f7.txt && touch -d @1000000000 /app/d7/f7.txt',
+    ]);
+    const r = await p.composync(['--debug', 'sync']);
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 1, out);
+    assert.match(out, /conflict: d7\/f7\.txt/);
+    assert.match(out, /engine: read 1 paths? below \/app/);
+    assert.equal(await p.readRemote('app', '/app/d7/f7.txt'), 'FILE 7');
+  });
+});
