@@ -162,8 +162,8 @@ export class RuleSync {
     opts: { dryRun?: boolean; local?: { tree: Tree; problems: Problem[] } } & ApplyOptions = {},
   ): Promise<SyncReport> {
     const t0 = performance.now();
-    const local = opts.local ?? (await this.scanLocal());
-    const remote = await this.scanRemote();
+    // both sides at once: the container lists its side while the local tree is walked
+    const [local, remote] = await Promise.all([opts.local ?? this.scanLocal(), this.scanRemote()]);
     const plan = planSync({
       local: local.tree,
       remote,
