@@ -15,9 +15,12 @@
 #   scripts/second-engine.sh sshd-stop
 #   scripts/second-engine.sh status
 #
-# It never touches the first engine: no iptables rules (--iptables=false), and its own bridge
-# (started with --bridge none, dockerd would delete the first engine's docker0), and address
-# pools that do not overlap the first engine's defaults. Needs root.
+# It never touches the first engine: no iptables rules (--iptables=false), its own bridge
+# (started with --bridge none, dockerd would delete the first engine's docker0), address pools
+# that do not overlap the first engine's defaults, and a network store wiped before each start:
+# measured here, a dockerd in the host's network namespace that loads stored networks at start
+# deletes docker0 even with --bridge set to its own bridge (a fresh store does not). Should
+# docker0 vanish anyway, it is put back as it was. Needs root.
 set -euo pipefail
 
 PORT=${COMPOSYNC_SECOND_ENGINE_PORT:-23750}
@@ -77,6 +80,9 @@ start() {
     ensure_bridge
     mkdir -p "$STATE/data" "$RUN/exec"
     echo '{}' >"$STATE/daemon.json"
+    rm -f "$STATE/data/network/files/local-kv.db"
+    local docker0
+    docker0=$(ip -o -4 addr show docker0 2>/dev/null | awk '{print $4}' | head -n 1)
     log "starting dockerd on tcp://127.0.0.1:$PORT (log: $STATE/dockerd.log)"
     nohup dockerd \
       --config-file "$STATE/daemon.json" \
@@ -95,6 +101,12 @@ start() {
       log "dockerd did not come up; last lines of $STATE/dockerd.log:"
       tail -n 30 "$STATE/dockerd.log" >&2 || true
       exit 1
+    fi
+    if [ -n "$docker0" ] && ! ip link show docker0 >/dev/null 2>&1; then
+      log "docker0 of the first engine vanished: putting it back ($docker0)"
+      ip link add docker0 type bridge
+      ip addr add "$docker0" dev docker0
+      ip link set docker0 up
     fi
   fi
   load_images "$@"
