@@ -2,15 +2,22 @@
  * How a one-way-safe watch batch looks at the container side, against the real engine: a new
  * directory of 300 files costs one stat (nothing below a directory the container lacks is asked
  * about, and the whole target is not scanned, as it was for any batch of more than 128 paths),
- * while a file the container already has below a directory it already has is still found and
- * left alone as a conflict.
+ * 300 new files in a directory the container has cost one exec of its `stat` rather than a
+ * request each or a scan, while a file the container already has below a directory it already
+ * has is still found and left alone as a conflict.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { CliProcess, TestProject, waitFor } from './helpers.js';
 
-const compose = `services:
+// a long quiet period: each burst below arrives as one batch
+const compose = `x-sync:
+  debounce: 300
+  maxWait: 5000
+
+services:
   app:
     image: composync/busybox
     command: ['sleep', '2147483647']
@@ -28,6 +35,7 @@ describe('container checks of a watch batch', { timeout: 300_000 }, () => {
     p = await TestProject.create('remote-check', {
       'compose.yaml': compose,
       'src/index.txt': 'hello',
+      'src/existing/keep.txt': 'kept',
     });
     w = p.spawn(['--debug', 'up', '--watch', '--no-logs']);
     await w.waitForOutput(/watching \d+ rules?/, 180_000);
@@ -58,6 +66,21 @@ describe('container checks of a watch batch', { timeout: 300_000 }, () => {
     assert.doesNotMatch(upToWrite, /engine: scan /, 'no scan of the whole target');
     const stats = upToWrite.match(/engine: stat \S+/g) ?? [];
     assert.deepEqual(stats, ['engine: stat /app/burst']);
+  });
+
+  test('300 new files in a directory the container has: one exec of stat, no scan', async () => {
+    const from = w.output.length;
+    for (let f = 0; f < 300; f++) writeFileSync(p.path(`src/existing/n${f}.txt`), `new ${f}`);
+    await waitFor(async () => (await count('/app/existing')) === 301, {
+      what: '301 files in the container',
+      timeoutMs: 30_000,
+      detail: () => w.output.slice(from),
+    });
+    const calls = w.output.slice(from);
+    const upToWrite = calls.slice(0, calls.indexOf('engine: write into'));
+    assert.doesNotMatch(upToWrite, /engine: (scan|list) /, 'no scan of the whole target');
+    assert.match(upToWrite, /engine: exec stat in/);
+    assert.doesNotMatch(upToWrite, /engine: stat \/app\/existing\/n/, 'no request per path');
   });
 
   test('a container-only file below a container-only directory is still a conflict', async () => {

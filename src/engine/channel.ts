@@ -90,6 +90,12 @@ export interface ChannelOptions {
   tmpfs?: string[];
 }
 
+/**
+ * Above this many paths, stat() asks the image's own `stat` in one exec (about 40-120 ms here)
+ * rather than sending a HEAD request per path (8 at a time, 2-5 ms each).
+ */
+export const EXEC_STAT_MIN = 128;
+
 /** Bounded concurrency for per-path HEAD requests. */
 const STAT_CONCURRENCY = 8;
 /** rm's argv is chunked so a huge deletion never hits the kernel's argument limit. */
@@ -109,6 +115,8 @@ export class DockerChannel implements ContainerChannel {
   private userDb: Promise<UserDb> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** False once the image turned out to have no `stat`. */
+  private execStat = true;
   private readonly watches = new Set<RemoteWatchHandle>();
 
   constructor(private readonly opts: ChannelOptions) {
@@ -527,6 +535,21 @@ export class DockerChannel implements ContainerChannel {
     if (onTmpfs.length) {
       for (const [p, st] of await this.statByExec(onTmpfs)) out.set(p, st);
       paths = paths.filter((p) => !this.onTmpfs(p));
+    }
+    // stat prints a line per path: a name with a newline keeps the requests
+    if (
+      paths.length > EXEC_STAT_MIN &&
+      this.opts.hasSh &&
+      this.execStat &&
+      !paths.some((p) => p.includes('\n'))
+    ) {
+      try {
+        for (const [p, st] of await this.statByExec(paths)) out.set(p, st);
+        return out;
+      } catch (err) {
+        if (!(err instanceof EngineError)) throw err;
+        this.execStat = false;
+      }
     }
     const container = this.calls.docker.getContainer(this.container.id);
     const name = this.container.name;

@@ -55,6 +55,8 @@ export interface SyncReport {
 
 /** A batch above this many paths reads the container side with one scan instead of stats. */
 const STAT_LIMIT = 128;
+/** The same where the image has a shell: the channel then stats many paths in one exec. */
+const STAT_LIMIT_SHELL = 4096;
 
 /** The delete guard ignores batches deleting fewer entries than this (normal edits). */
 export const GUARD_MIN_ENTRIES = 10;
@@ -317,8 +319,8 @@ export class RuleSync {
   /**
    * Container stats of the covered paths, asked from the top down: what lies below a path the
    * container lacks (a new directory) is absent too, without a request, so a burst of files in
-   * new directories costs one request per new top directory. Null when more than STAT_LIMIT
-   * requests would be needed: one scan is cheaper then.
+   * new directories costs one request per new top directory. Null when more paths than the
+   * limit would need a stat: one scan is cheaper then.
    */
   private async statCovered(covered: Set<string>): Promise<Map<string, RemoteStat | null> | null> {
     const cpOf = new Map<string, string>();
@@ -338,7 +340,7 @@ export class RuleSync {
       } else level.push(rel);
     }
     const out = new Map<string, RemoteStat | null>();
-    let budget = STAT_LIMIT;
+    let budget = this.channel.info.shell ? STAT_LIMIT_SHELL : STAT_LIMIT;
     while (level.length) {
       if (level.length > budget) return null;
       budget -= level.length;
