@@ -103,6 +103,7 @@ async function complete(
   base: StateTree,
   problems: Problem[],
   rels: string[],
+  deferHashOver = Infinity,
 ): Promise<void> {
   // a path can be listed twice (a watch batch names it and a new directory above it)
   await pool([...new Set(rels)], HASH_CONCURRENCY, async (rel) => {
@@ -116,6 +117,8 @@ async function complete(
         const b = base.get(rel);
         if (b && b.kind === 'file' && b.lSize === e.size && b.lMtimeMs === e.mtimeMs && b.hash) {
           e.hash = b.hash;
+        } else if (e.size > deferHashOver && b?.lSize !== e.size) {
+          // left unhashed (see readLocalPaths)
         } else {
           e.hash =
             (e.size <= SYNC_READ_MAX ? hashSmallFile(abs) : null) ?? (await hashFile(abs, e.size));
@@ -230,12 +233,18 @@ function checkCase(dirRel: string, names: string[], problems: Problem[]): void {
  * changed path, and everything below a changed directory that is new to the state (its
  * contents may have arrived before any event for them). Returns the subtree and the set of
  * paths the batch covers, for which absence means deletion.
+ *
+ * A file larger than `deferHashOver` bytes whose size differs from the state is left without a
+ * hash: it differs from what was synced whatever its bytes, so reading it all before sending it
+ * would only delay the send (which hashes what it sends). The caller hashes it when it must
+ * compare it with a container file of the same size.
  */
 export async function readLocalPaths(
   root: string,
   filter: LocalFilter,
   base: StateTree,
   changed: Iterable<string>,
+  opts: { deferHashOver?: number } = {},
 ): Promise<{ tree: Tree; covered: Set<string>; problems: Problem[] }> {
   const tree: Tree = new Map();
   const covered = new Set<string>();
@@ -293,6 +302,6 @@ export async function readLocalPaths(
     }
   };
   for (const rel of changed) if (rel !== '') await visit(rel, false);
-  await complete(root, tree, base, problems, toComplete);
+  await complete(root, tree, base, problems, toComplete, opts.deferHashOver);
   return { tree, covered, problems };
 }
