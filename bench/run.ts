@@ -7,6 +7,9 @@
  *   npm run bench:quick    # small sizes (a few minutes)
  *   node dist/bench/run.js [--quick | --tiny] [--name NAME] [--out DIR] [--report FILE]
  *                          [--only L1,B1,I1,R1,F1] [--no-compose-watch]
+ *   node dist/bench/run.js --render    # only regenerate the report from <out>
+ *
+ * To profile composync while it runs: BENCH_COMPOSYNC_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR".
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -80,8 +83,13 @@ async function main(): Promise<void> {
       report: { type: 'string', default: join(repoRoot, 'bench', 'RESULTS.md') },
       only: { type: 'string', default: WORKLOADS.join(',') },
       'no-compose-watch': { type: 'boolean', default: false },
+      render: { type: 'boolean', default: false },
     },
   });
+  if (values.render) {
+    await writeReport(resolve(values.out!), resolve(values.report!));
+    return;
+  }
   const kind: BenchResult['kind'] = values.tiny ? 'tiny' : values.quick ? 'quick' : 'full';
   const sizes = SIZES[kind];
   const only = new Set(values.only!.split(',').map((s) => s.trim().toUpperCase()));

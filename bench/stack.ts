@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mustRun, now, run, type RunResult } from './lib.js';
+import { mustRun, now, run, sleep, type RunResult } from './lib.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cliPath = join(repoRoot, 'bin', 'composync.js');
@@ -138,6 +138,16 @@ export class Stack {
     const dir = join(this.dir, '.composync', 'state');
     for (const f of await readdir(dir).catch(() => [] as string[]))
       if (f.startsWith(`${service}.`)) await rm(join(dir, f), { force: true });
+  }
+
+  /**
+   * Flush dirty data to disk and let the file system settle, so that a measured copy does not
+   * pay for the writes or deletions before it (on this kind of disk, writing back 100,000
+   * deleted files can slow the next extraction several times over).
+   */
+  async settle(ms = 1000): Promise<void> {
+    await run('sync', []);
+    await sleep(ms);
   }
 
   /** Number of regular files below a service's target. */

@@ -232,7 +232,7 @@ async function burst(
         const rel = `${top}/d${String(i % sizes.b1Dirs).padStart(2, '0')}/f${String(i).padStart(4, '0')}.txt`;
         files.push({ rel, buf: content(rel, `burst-${rep}`, sizes.b1Size) });
       }
-      await sleep(500); // let the previous burst's batches settle
+      await stack.settle(); // the previous burst's batches and writes done
       const logAt = await stack.syncLogOffset();
       const composeBatches = cw?.count(/Syncing/) ?? 0;
       const armed = await lane.probe.arm(
@@ -326,15 +326,18 @@ export async function initialSync(stack: Stack, sizes: Sizes): Promise<I1Result>
   for (let rep = 0; rep < sizes.i1Reps; rep++) {
     for (const via of ['cp', 'exec'] as const) {
       await stack.wipeTarget('raw');
+      await stack.settle(3000);
       const r = await stack.rawCopy(via, rawSrc, ['.']);
       runs.push({ contender: `raw-${via}`, ms: round(r.ms), files: await stack.countFiles('raw') });
       log(`I1 raw-${via}: ${round(r.ms)} ms`);
     }
     await stack.wipeTarget('big');
+    await stack.settle(3000);
     const r = await stack.composync(['sync', 'big']);
     if (r.code !== 0) throw new Error(`composync sync failed (${r.code}): ${r.stdout}${r.stderr}`);
     runs.push({ contender: 'composync', ms: round(r.ms), files: await stack.countFiles('big') });
     log(`I1 composync: ${round(r.ms)} ms`);
+    await stack.settle();
     const again = await stack.composync(['sync', 'big']);
     if (again.code !== 0) throw new Error(`composync sync (no change) failed: ${again.stdout}`);
     noChangeRuns.push(round(again.ms));
@@ -453,7 +456,7 @@ export async function resources(
       const want = await largeFile(join(staging, name), sizes.f1Mb);
       const exp = { path: `${TARGET}/${name}`, size: want.size, sha1: want.sha1 };
       // composync: moved into the watched tree in one step
-      await sleep(1000);
+      await stack.settle();
       const before = memoryMb(w.pid).rss;
       const resetOk = resetPeak(w.pid);
       let sampled = before;
@@ -473,6 +476,7 @@ export async function resources(
       log(`F1 composync: ${round(d.t - t0)} ms, RSS +${round(peak - before)} MB`);
       // raw: the same file, both ways
       for (const via of ['cp', 'exec'] as const) {
+        await stack.settle();
         armed = await rawProbe.arm([exp], { sizeOnly: true, timeoutMs: 600_000 });
         t0 = now();
         await stack.rawCopy(via, stack.src('big'), [name]);
