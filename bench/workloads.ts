@@ -10,7 +10,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
 import {
   content,
@@ -119,7 +119,9 @@ export async function editWorkloads(
   const services: Service[] = ['cs', 'csr', ...(opts.composeWatch ? (['cw'] as const) : [])];
   for (const s of services) writeTree(stack.src(s), { ...treeOpts, tag: 'tree' });
   const rawSrc = stack.src('raw');
-  writeTree(rawSrc, { ...treeOpts, tag: 'tree' });
+  const tree = writeTree(rawSrc, { ...treeOpts, tag: 'tree' });
+  // the edited file sits in a directory of the tree, beside a hundred others
+  const edited = `${dirname(tree[tree.length >> 1]!.rel)}/edited.txt`;
   // compose watch (2.26) has no initial sync: its container and the raw one get the tree copied
   for (const s of ['raw', ...(opts.composeWatch ? ['cw'] : [])] as Service[]) {
     await stack.wipeTarget(s);
@@ -173,7 +175,7 @@ export async function editWorkloads(
         lastWrite: -Infinity,
       });
 
-    const l1 = await editLatency(lanes, sizes);
+    const l1 = await editLatency(lanes, sizes, edited);
     const b1 = await burst(stack, lanes, sizes, cw);
     return { l1, b1, ready };
   } finally {
@@ -182,8 +184,7 @@ export async function editWorkloads(
   }
 }
 
-async function editLatency(lanes: Lane[], sizes: Sizes): Promise<L1Result> {
-  const rel = `d${String(Math.floor(sizes.l1Files / 200)).padStart(2, '0')}/edited.txt`;
+async function editLatency(lanes: Lane[], sizes: Sizes, rel: string): Promise<L1Result> {
   const start = loads();
   const samples = new Map<Contender, number[]>(lanes.map((l) => [l.contender, []]));
   const bySweep = new Map<Contender, number>(lanes.map((l) => [l.contender, 0]));
