@@ -376,13 +376,20 @@ export class DockerChannel implements ContainerChannel {
       );
     let fed: FedEntry[] = [];
     let feedError: unknown;
-    try {
-      fed = await feedEntries(pack, prepared, problems);
-      pack.finalize();
-    } catch (err) {
-      feedError = err;
-    }
+    // Not awaited before the request settles: when the request fails (the engine went away),
+    // the destroyed pack never calls back the entries still queued, and the feed would wait
+    // for them forever, and with it the batch and every later one of the service.
+    const feeding = feedEntries(pack, prepared, problems).then(
+      (f) => {
+        fed = f;
+        pack.finalize();
+      },
+      (err: unknown) => {
+        feedError = err;
+      },
+    );
     const failure = await put;
+    if (!failure) await feeding;
     if (failure) {
       const cause = failure.cause;
       if (isNoSuchContainer(cause) || statusOf(cause) === undefined) throw failure;
