@@ -256,7 +256,11 @@ export async function readLocalPaths(
       if (isWithin(k, rel) && !filter.excluded(k, b.kind === 'dir')) covered.add(k);
     }
   };
+  // A burst names a new directory and every file in it: each path is read once. A directory
+  // seen without its content (an old one, named on its own) may still be walked later.
+  const done = new Set<string>();
   const visit = async (rel: string, deep: boolean): Promise<void> => {
+    if (done.has(rel)) return;
     let st: Stats | null;
     try {
       st = lstatSync(join(root, rel));
@@ -273,6 +277,7 @@ export async function readLocalPaths(
       // gone (or never here: a path that changed in the container), with everything below it
       if (!filter.excluded(rel, base.get(rel)?.kind === 'dir')) covered.add(rel);
       coverBelow(rel);
+      done.add(rel);
       return;
     }
     const isDir = e.kind === 'dir';
@@ -284,6 +289,7 @@ export async function readLocalPaths(
       if (!isDir) toComplete.push(rel);
     }
     const wasDir = base.get(rel)?.kind === 'dir';
+    if (!isDir || !wasDir || deep) done.add(rel);
     if (isDir) {
       if (!wasDir || deep) {
         // a new directory: take in its whole content (it may have arrived before any event
