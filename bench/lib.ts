@@ -87,7 +87,13 @@ export function distribution(samples: number[]): Distribution {
 export const round = (x: number, digits = 1) =>
   Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : NaN;
 
-export const median = (xs: number[]) => percentile(xs, 50);
+/** The median of the finite values (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 /** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
 export function cpuSeconds(pid: number): number {

@@ -168,8 +168,11 @@ async function main(): Promise<void> {
 /** Regenerate the report from every result file in `out`. */
 async function writeReport(out: string, report: string): Promise<void> {
   const results: BenchResult[] = [];
-  for (const f of (await readdir(out)).filter((n) => n.endsWith('.json')).sort())
-    results.push(JSON.parse(await readFile(join(out, f), 'utf8')) as BenchResult);
+  for (const f of (await readdir(out)).filter((n) => n.endsWith('.json')).sort()) {
+    const r = JSON.parse(await readFile(join(out, f), 'utf8')) as Partial<BenchResult>;
+    // other benchmarks keep their results here too
+    if (Array.isArray(r.targets) && r.kind && r.kind in SIZES) results.push(r as BenchResult);
+  }
   const notes = await readFile(join(repoRoot, 'bench', 'notes.md'), 'utf8').catch(() => '');
   let md = renderMarkdown(results, notes);
   const rel = relative(dirname(report), out).split('\\').join('/') || '.';
