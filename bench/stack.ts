@@ -143,11 +143,18 @@ export class Stack {
   /**
    * Flush dirty data to disk and let the file system settle, so that a measured copy does not
    * pay for the writes or deletions before it (on this kind of disk, writing back 100,000
-   * deleted files can slow the next extraction several times over).
+   * deleted files can slow the next extraction several times over). Other work on the machine
+   * weighs on the pressure reading too, so the wait is bounded.
    */
   async settle(ms = 1000): Promise<void> {
     await run('sync', []);
     await sleep(ms);
+    // where the kernel reports I/O pressure, wait (up to 30 s) until the disk is quiet
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(500)) {
+      const psi = await readFile('/proc/pressure/io', 'utf8').catch(() => '');
+      const busy = Number(/^some avg10=([\d.]+)/.exec(psi)?.[1] ?? 0);
+      if (busy < 5) break;
+    }
   }
 
   /** Number of regular files below a service's target. */
