@@ -363,8 +363,10 @@ function addEntry(
   return new Promise((resolve, reject) => {
     const cb = (err?: Error | null) => (err ? reject(err) : resolve());
     try {
-      if (content) pack.entry(header, content, cb);
-      else pack.entry(header, cb);
+      const sink = content ? pack.entry(header, content, cb) : pack.entry(header, cb);
+      // a pack torn down mid-entry (the container went away) destroys the entry with an error;
+      // the callback reports it, and an 'error' event without a listener would crash the process
+      sink.on('error', () => undefined);
     } catch (err) {
       reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -374,7 +376,7 @@ function addEntry(
 function entryDone(sink: Sink): Promise<void> {
   return new Promise((resolve, reject) => {
     sink.once('close', () => resolve());
-    sink.once('error', (err: Error) => reject(err));
+    sink.on('error', (err: Error) => reject(err));
   });
 }
 
