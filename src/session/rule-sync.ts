@@ -249,7 +249,7 @@ export class RuleSync {
       const b = this.state.tree.get(p);
       if (b) base.set(p, b);
     }
-    const remote = await this.readRemote(l.covered);
+    const remote = await this.readRemote(l.covered, l.tree);
     // a file left unhashed can only equal a container file of its size: hashed for that
     for (const [rel, e] of l.tree) {
       if (e.kind === 'file' && e.hash === undefined && remote.get(rel)?.size === e.size)
@@ -277,7 +277,7 @@ export class RuleSync {
    * whatever is there); the other modes look, so a container edit is never overwritten blindly:
    * a file whose size and mtime still match what was last written counts as unchanged.
    */
-  private async readRemote(covered: Set<string>): Promise<Tree> {
+  private async readRemote(covered: Set<string>, local?: Tree): Promise<Tree> {
     const remote: Tree = new Map();
     const fromState = (b: StateEntry): Entry => ({
       kind: b.kind,
@@ -287,17 +287,23 @@ export class RuleSync {
       mtimeMs: b.rMtime * 1000,
       mode: 0,
     });
+    let toStat = covered;
     if (this.rule.mode === 'one-way-replica') {
+      // the state stands for the container, except for a path it does not know that is gone
+      // locally: a write may have landed although its file vanished while it was sent, and
+      // only a look tells whether a copy must be removed
+      toStat = new Set();
       for (const p of covered) {
         const b = this.state.tree.get(p);
         if (b) remote.set(p, fromState(b));
+        else if (local && !local.has(p)) toStat.add(p);
       }
-      return remote;
+      if (toStat.size === 0) return remote;
     }
-    const stats = await this.statCovered(covered);
+    const stats = await this.statCovered(toStat);
     if (!stats) {
       const all = await this.scanRemote();
-      for (const p of covered) {
+      for (const p of toStat) {
         const e = all.get(p);
         if (e) remote.set(p, e);
       }
