@@ -173,6 +173,28 @@ describe('planSync', () => {
       { path: 'f', reason: 'modified locally and modified in the container since the last sync' },
     ]);
   });
+
+  test('a path whose write may have landed: the container copy counts as ours, local wins', () => {
+    for (const mode of ['one-way-safe', 'two-way-safe', 'two-way-resolved'] as const) {
+      // new: written (v1) but unconfirmed, then edited again (v2); known: synced v0, then the
+      // same for v1; gone: its unconfirmed write never landed
+      const input = {
+        local: tree({ new: v2, known: v2, gone: v1 }),
+        remote: tree({ new: v1, known: v1 }),
+        base: state({ known: v0 }),
+        mode,
+      };
+      const without = planSync(input);
+      assert.deepEqual(
+        without.conflicts.map((c) => c.path),
+        mode === 'two-way-resolved' ? [] : ['known', 'new'],
+        mode,
+      );
+      const plan = planSync({ ...input, unsure: new Set(['new', 'known', 'gone']) });
+      assert.deepEqual(plan.conflicts, [], mode);
+      assert.deepEqual(plan.upload, ['gone', 'known', 'new'], mode);
+    }
+  });
 });
 
 describe('push and pull plans', () => {

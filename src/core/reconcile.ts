@@ -140,6 +140,13 @@ export interface PlanInput {
   noUp?: (rel: string) => boolean;
   /** Paths never downloaded or deleted locally (downloadExclude). */
   noDown?: (rel: string) => boolean;
+  /**
+   * Paths whose last write into the container failed in a way that leaves it unknown whether
+   * the bytes landed (the container died mid-archive, the confirmation was lost). What the
+   * container holds there counts as composync's own write, i.e. as the base, so a write that
+   * did land is not taken for a container-side edit and reported as a conflict.
+   */
+  unsure?: ReadonlySet<string>;
 }
 
 const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -161,7 +168,8 @@ export function planSync(input: PlanInput): Plan {
   for (const p of [...keys].sort(byPath)) {
     const l = local.get(p);
     const r = remote.get(p);
-    let action = decide(l, r, base.get(p), mode, strategy);
+    const b = r && input.unsure?.has(p) ? r : base.get(p);
+    let action = decide(l, r, b, mode, strategy);
     if ((action === 'upload' || action === 'delete-remote') && input.noUp?.(p)) action = 'none';
     if ((action === 'download' || action === 'delete-local') && input.noDown?.(p)) action = 'none';
     decisions.set(p, action);
@@ -169,7 +177,7 @@ export function planSync(input: PlanInput): Plan {
       if (l && r && sameContent(l, r)) plan.agreed.push(p);
       else if (!l && !r) plan.gone.push(p);
     } else if (action === 'conflict') {
-      plan.conflicts.push({ path: p, reason: conflictReason(l, r, base.get(p)) });
+      plan.conflicts.push({ path: p, reason: conflictReason(l, r, b) });
     } else if (action === 'upload') {
       // a kind change (file ↔ directory ↔ link) needs the old entry removed first
       if (r && l && r.kind !== l.kind) plan.deleteRemote.push(p);

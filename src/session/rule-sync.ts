@@ -76,7 +76,7 @@ export interface ApplyOptions {
 
 export class RuleSync {
   readonly targetAbs: string;
-  private state: RuleState = { tree: new Map(), conflicts: [] };
+  private state: RuleState = { tree: new Map(), conflicts: [], unsure: new Set() };
   private owner = { uid: 0, gid: 0 };
   private readonly statePath: string;
 
@@ -180,6 +180,7 @@ export class RuleSync {
       strategy: this.rule.initialSync,
       noUp: this.noUp,
       noDown: this.noDown,
+      unsure: this.state.unsure,
     });
     if (opts.dryRun) return this.report(plan, t0, local.problems);
     return this.apply(plan, local.tree, remote, null, local.problems, t0, opts);
@@ -209,6 +210,7 @@ export class RuleSync {
         mode: 'two-way-safe',
         noUp: this.noUp,
         noDown: this.noDown,
+        unsure: this.state.unsure,
       });
       plan = restrictPlan(full, {
         up: kind === 'push',
@@ -262,6 +264,7 @@ export class RuleSync {
       mode: this.rule.mode,
       noUp: this.noUp,
       noDown: this.noDown,
+      unsure: this.state.unsure,
     });
     return this.apply(plan, l.tree, remote, l.covered, l.problems, t0, { deferSave: true });
   }
@@ -404,8 +407,14 @@ export class RuleSync {
   ): Promise<SyncReport> {
     const rep = this.report(plan, t0, [...localProblems]);
     const tree = this.state.tree;
+    const unsure = (this.state.unsure ??= new Set());
     const forget = (rel: string) => {
       for (const k of [...tree.keys()]) if (isWithin(k, rel)) tree.delete(k);
+      for (const k of unsure) if (isWithin(k, rel)) unsure.delete(k);
+    };
+    const record = (rel: string, e: StateEntry) => {
+      tree.set(rel, e);
+      unsure.delete(rel);
     };
     if (!opts.force) this.guard(plan, local, remote, rep);
 
@@ -455,18 +464,27 @@ export class RuleSync {
           link: e.link,
         });
       }
-      const res = await this.channel.write(entries, { via: 'auto' });
+      // until the container confirms, an entry may or may not have landed: if the write dies
+      // with the container, what it holds there is taken for this write, not for an edit
+      const res = await this.channel.write(entries, { via: 'auto' }).catch(async (err) => {
+        for (const rel of relOf.values()) unsure.add(rel);
+        await this.save().catch(() => undefined);
+        throw err;
+      });
       rep.via = res.via;
       rep.bytes += res.bytes;
       rep.wireBytes = (rep.wireBytes ?? 0) + (res.wireBytes ?? 0);
       const failed = new Set(res.problems.map((p) => p.path));
       for (const w of entries) {
-        if (failed.has(w.path)) continue;
         const rel = relOf.get(w.path)!;
+        if (failed.has(w.path)) {
+          unsure.add(rel);
+          continue;
+        }
         const e = local.get(rel)!;
         const st = res.stats.get(w.path);
         if (e.kind === 'dir' && remote.get(rel)?.kind !== 'dir') forget(rel);
-        tree.set(rel, {
+        record(rel, {
           kind: e.kind,
           // what the container got: the file may have changed since it was hashed
           hash: st?.hash ?? e.hash,
@@ -488,7 +506,7 @@ export class RuleSync {
       const l = local.get(rel)!;
       const r = remote.get(rel)!;
       const prev = tree.get(rel);
-      tree.set(rel, {
+      record(rel, {
         kind: l.kind,
         hash: l.hash,
         link: l.link,
@@ -500,7 +518,10 @@ export class RuleSync {
           prev && r.mtimeMs === prev.rMtime * 1000 ? prev.rMtime : Math.floor(r.mtimeMs / 1000),
       });
     }
-    for (const rel of plan.gone) tree.delete(rel);
+    for (const rel of plan.gone) {
+      tree.delete(rel);
+      unsure.delete(rel);
+    }
 
     // conflicts: a full reconcile replaces them; a batch updates the paths it covered
     const kept = covered
@@ -580,6 +601,7 @@ export class RuleSync {
           return;
         }
         const w = res.entry;
+        this.state.unsure?.delete(rel);
         this.state.tree.set(rel, {
           kind: w.kind,
           hash: w.hash,

@@ -56,6 +56,13 @@ describe('state store', () => {
     assert.deepEqual(back.tree.get('d/f5000'), fileEntry(5000));
   });
 
+  test('paths whose write may have landed survive a save and a load', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'unsure.json');
+    await saveState(path, meta, { tree: new Map(), conflicts: [], unsure: new Set(['a', 'b/c']) });
+    assert.deepEqual([...(await loadState(path, { target: '/app' })).unsure!].sort(), ['a', 'b/c']);
+  });
+
   test('deferred saves: a burst shares one write, flushed by a load or an explicit save', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
     const path = join(dir, 'soon.json');

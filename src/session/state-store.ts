@@ -20,11 +20,19 @@ interface StateFile {
   target: string;
   entries: Record<string, Row>;
   conflicts: Conflict[];
+  /** Paths whose last write into the container may or may not have landed. */
+  unsure?: string[];
 }
 
 export interface RuleState {
   tree: StateTree;
   conflicts: Conflict[];
+  /**
+   * Paths whose last write into the container failed without telling whether it landed (the
+   * container died mid-archive): the planner takes what the container holds there for
+   * composync's own write (see PlanInput.unsure).
+   */
+  unsure?: Set<string>;
 }
 
 /**
@@ -50,9 +58,9 @@ export async function loadState(
       if (kind === 'symlink' && h !== null) e.link = h;
       tree.set(p, e);
     }
-    return { tree, conflicts: data.conflicts ?? [] };
+    return { tree, conflicts: data.conflicts ?? [], unsure: new Set(data.unsure ?? []) };
   } catch {
-    return { tree: new Map(), conflicts: [] };
+    return { tree: new Map(), conflicts: [], unsure: new Set() };
   }
 }
 
@@ -79,7 +87,8 @@ export async function saveState(path: string, meta: Meta, state: RuleState): Pro
     }
   }
   const head = JSON.stringify({ version: VERSION, ...meta });
-  const text = `${head.slice(0, -1)},"entries":{${parts.join(',')}},"conflicts":${conflicts}}`;
+  const unsure = state.unsure?.size ? `,"unsure":${JSON.stringify([...state.unsure])}` : '';
+  const text = `${head.slice(0, -1)},"entries":{${parts.join(',')}},"conflicts":${conflicts}${unsure}}`;
   await writeFileAtomic(path, text);
 }
 
