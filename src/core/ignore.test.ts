@@ -300,6 +300,7 @@ describe('PathFilter.excluded', () => {
         ];
         for (const [d, want] of dirs)
           assert.equal(f.excluded(rel, isDir, d), want, `${rel} (${isDir ? 'dir' : 'file'}, ${d})`);
+        assert.equal(f.excludedBoth(rel, isDir), up && down, `${rel} (both directions)`);
       }
     });
   }

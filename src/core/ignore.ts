@@ -1,13 +1,13 @@
 /**
- * Path matching for sync rules: dockerignore patterns (through `@balena/dockerignore`), the
- * built-in excludes, `.syncignore`, include lists, file and glob sources, and trigger globs.
- * Pure: callers pass pattern text, never file names to read.
+ * Path matching for sync rules: dockerignore patterns (with `@balena/dockerignore`'s semantics,
+ * see dockerignore.ts), the built-in excludes, `.syncignore`, include lists, file and glob
+ * sources, and trigger globs. Pure: callers pass pattern text, never file names to read.
  *
  * All paths are relative to a rule root (or, for trigger globs, to the project directory),
  * posix-separated, without a leading './' or a trailing '/'.
  */
 import posix from 'node:path/posix';
-import dockerignore, { type Ignore } from '@balena/dockerignore';
+import { DockerIgnore } from './dockerignore.js';
 import { BUILTIN_EXCLUDES, type SyncRule } from './model.js';
 import { isWithin } from './tree.js';
 
@@ -20,14 +20,6 @@ export type Direction = 'up' | 'down';
 /** True when a relative path is matched (for exclude lists: excluded). */
 export type Matcher = (rel: string) => boolean;
 
-// A CommonJS module typed with `export default`: under NodeNext the default import is the
-// module object, whose `default` the library sets to the factory itself.
-const ignore = dockerignore.default;
-
-// The library memoizes every path it has seen; a long-lived watcher sees an unbounded
-// stream of temporary names, so the instance is rebuilt after this many lookups.
-const CACHE_LIMIT = 50_000;
-
 /**
  * Compile dockerignore patterns into a predicate, with Docker's semantics: case-sensitive,
  * `*` and `?` stay within one path segment, `**` spans segments, a pattern anchors at the
@@ -38,17 +30,8 @@ const CACHE_LIMIT = 50_000;
 export function createMatcher(patterns: readonly string[]): Matcher {
   const active = patterns.filter((p) => parsePattern(p) !== null);
   if (active.length === 0) return () => false;
-  const build = (): Ignore => ignore({ ignorecase: false }).add([...active]);
-  let ig = build();
-  let lookups = 0;
-  return (rel) => {
-    if (rel === '') return false;
-    if (++lookups > CACHE_LIMIT) {
-      ig = build();
-      lookups = 0;
-    }
-    return ig.ignores(rel);
-  };
+  const ig = new DockerIgnore(active);
+  return (rel) => rel !== '' && ig.ignores(rel);
 }
 
 // Trigger-glob matchers, compiled once per pattern array (the model's arrays are stable).
@@ -124,11 +107,26 @@ export class PathFilter {
    */
   excluded(rel: string, isDir: boolean, direction: Direction): boolean {
     if (rel === '') return false;
+    if (this.excludedAlways(rel, isDir)) return true;
+    return (direction === 'up' ? this.upload : this.download).match(rel);
+  }
+
+  /**
+   * `excluded(rel, isDir, 'up') && excluded(rel, isDir, 'down')`, with the layers both
+   * directions share evaluated once: the path is not part of the rule at all.
+   */
+  excludedBoth(rel: string, isDir: boolean): boolean {
+    if (rel === '') return false;
+    if (this.excludedAlways(rel, isDir)) return true;
+    return this.upload.match(rel) && this.download.match(rel);
+  }
+
+  /** Excluded whatever the direction (built-ins, source kind, include, exclude, .syncignore). */
+  private excludedAlways(rel: string, isDir: boolean): boolean {
     if (this.builtin.match(rel)) return true;
     if (this.outsideSource(rel, isDir)) return true;
     if (!isDir && this.include && !this.include(rel)) return true;
-    if (this.common.match(rel)) return true;
-    return (direction === 'up' ? this.upload : this.download).match(rel);
+    return this.common.match(rel);
   }
 
   /**

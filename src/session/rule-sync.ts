@@ -18,7 +18,14 @@ import { posix } from 'node:path';
 import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
 import type { ContainerChannel, Problem, RemoteStat, WriteEntry } from '../core/ports.js';
-import { isWithin, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
+import {
+  isWithin,
+  parentsOf,
+  type Entry,
+  type StateEntry,
+  type StateTree,
+  type Tree,
+} from '../core/tree.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
@@ -26,6 +33,8 @@ import { paths as files } from './files.js';
 /** Filter of a rule, by direction (implemented by core/ignore's PathFilter). */
 export interface RuleFilter {
   excluded(rel: string, isDir: boolean, direction: 'up' | 'down'): boolean;
+  /** Excluded in both directions (one evaluation of what the directions share). */
+  excludedBoth(rel: string, isDir: boolean): boolean;
   canSkipDir(rel: string): boolean;
 }
 
@@ -92,8 +101,7 @@ export class RuleSync {
 
   get localFilter(): LocalFilter {
     return {
-      excluded: (rel, isDir) =>
-        this.filter.excluded(rel, isDir, 'up') && this.filter.excluded(rel, isDir, 'down'),
+      excluded: (rel, isDir) => this.filter.excludedBoth(rel, isDir),
       canSkipDir: (rel) => this.filter.canSkipDir(rel),
       symlinks: this.rule.symlinks,
     };
@@ -144,14 +152,10 @@ export class RuleSync {
     for (const [remoteRel, e] of tree) {
       const rel = fromContainerRel(this.rule, remoteRel);
       if (rel === null || rel === '') continue;
-      if (this.excludedBoth(rel, e.kind === 'dir')) continue;
+      if (this.filter.excludedBoth(rel, e.kind === 'dir')) continue;
       out.set(rel, e);
     }
     return out;
-  }
-
-  private excludedBoth(rel: string, isDir: boolean): boolean {
-    return this.filter.excluded(rel, isDir, 'up') && this.filter.excluded(rel, isDir, 'down');
   }
 
   private noUp = (rel: string) => this.filter.excluded(rel, false, 'up');
@@ -272,6 +276,9 @@ export class RuleSync {
   readLocal(changed: Set<string>) {
     return readLocalPaths(this.rule.root, this.localFilter, this.state.tree, changed, {
       deferHashOver: DEFER_HASH_OVER,
+      // a file new to the state is sent whatever its bytes (unless the container has one of
+      // its size, hashed below): the send hashes what it sends
+      deferHashNew: true,
     });
   }
 
@@ -416,6 +423,17 @@ export class RuleSync {
       tree.set(rel, e);
       unsure.delete(rel);
     };
+    // the state's directories with entries below them, built on first use: a burst of new
+    // directories then costs a lookup each instead of a pass over the whole state each
+    let parents: Set<string> | null = null;
+    const recordedAtOrBelow = (rel: string) => {
+      if (tree.has(rel)) return true;
+      if (!parents) {
+        parents = new Set();
+        for (const k of tree.keys()) for (const d of parentsOf(k)) parents.add(d);
+      }
+      return parents.has(rel);
+    };
     if (!opts.force) this.guard(plan, local, remote, rep);
 
     // deletions first: a kind change removes the old entry before the new one is written
@@ -483,7 +501,8 @@ export class RuleSync {
         }
         const e = local.get(rel)!;
         const st = res.stats.get(w.path);
-        if (e.kind === 'dir' && remote.get(rel)?.kind !== 'dir') forget(rel);
+        if (e.kind === 'dir' && remote.get(rel)?.kind !== 'dir' && recordedAtOrBelow(rel))
+          forget(rel);
         record(rel, {
           kind: e.kind,
           // what the container got: the file may have changed since it was hashed
