@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 const cliPath = join(repoRoot, 'bin', 'composync.js');
 /** Extra node options for the composync processes, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
 const nodeArgs = (process.env.BENCH_COMPOSYNC_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+/** Extra global options of the watchers, e.g. `--debug` for timed engine calls. */
+const cliArgs = (process.env.BENCH_COMPOSYNC_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The container-side target of every contender. */
 export const TARGET = '/data';
@@ -187,7 +190,7 @@ export class Stack {
   /** Start `composync watch SERVICE...`; resolves when it prints that it watches. */
   async watchComposync(services: Service[], timeoutMs = 300_000): Promise<LongRunning> {
     const t0 = now();
-    const argv = [...nodeArgs, cliPath, 'watch', '--no-logs', ...services];
+    const argv = [...nodeArgs, cliPath, ...cliArgs, 'watch', '--no-logs', ...services];
     const p = new LongRunning(process.execPath, argv, {
       cwd: this.dir,
       env: { ...process.env, NO_COLOR: '1', COMPOSE_PROJECT_NAME: this.name },
@@ -247,7 +250,10 @@ export class LongRunning {
   readyMs = NaN;
   private exit: Promise<number>;
 
+  private readonly label: string;
+
   constructor(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }) {
+    this.label = [cmd, ...args].join(' ');
     this.child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
@@ -282,6 +288,9 @@ export class LongRunning {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     const code = await this.exit;
     clearTimeout(timer);
+    // BENCH_COMPOSYNC_LOG=FILE keeps what the watchers printed (appended), to read afterwards
+    if (process.env.BENCH_COMPOSYNC_LOG)
+      appendFileSync(process.env.BENCH_COMPOSYNC_LOG, `--- ${this.label}\n${this.output}`);
     return code;
   }
 }

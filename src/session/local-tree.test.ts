@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashBuffer } from '../core/hash.js';
-import type { StateTree } from '../core/tree.js';
+import type { StateEntry, StateTree } from '../core/tree.js';
 import { readLocalPaths, type LocalFilter } from './local-tree.js';
 
 const all: LocalFilter = { excluded: () => false, canSkipDir: () => false, symlinks: 'preserve' };
@@ -33,6 +33,53 @@ test('a large changed file is left unhashed unless its recorded size is the same
     assert.equal(r.tree.get('small.txt')?.hash, hashBuffer(Buffer.from('small')));
     const plain = await readLocalPaths(dir, all, base, changed);
     assert.equal(plain.tree.get('grown.bin')?.hash, hashBuffer(big), 'by default every file');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('deferHashNew: a file the state does not know is left unhashed, a known one is hashed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'composync-local-'));
+  try {
+    await writeFile(join(dir, 'new.txt'), 'new');
+    await writeFile(join(dir, 'known.txt'), 'known, edited');
+    const base: StateTree = new Map([
+      ['known.txt', { kind: 'file', hash: 'old', lSize: 5, lMtimeMs: 1, rSize: 5, rMtime: 0 }],
+    ]);
+    const r = await readLocalPaths(dir, all, base, ['new.txt', 'known.txt'], {
+      deferHashNew: true,
+    });
+    assert.equal(r.tree.get('new.txt')?.hash, undefined);
+    assert.equal(r.tree.get('known.txt')?.hash, hashBuffer(Buffer.from('known, edited')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a deleted directory covers what the state had below it; a new one covers only itself', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'composync-local-'));
+  try {
+    await mkdir(join(dir, 'fresh'));
+    await writeFile(join(dir, 'fresh/f.txt'), 'f');
+    const e: StateEntry = { kind: 'file', hash: 'h', lSize: 1, lMtimeMs: 1, rSize: 1, rMtime: 0 };
+    const d: StateEntry = { kind: 'dir', lSize: 0, lMtimeMs: 1, rSize: 0, rMtime: 0 };
+    const base: StateTree = new Map([
+      ['gone', d],
+      ['gone/a', e],
+      ['gone/sub', d],
+      ['gone/sub/b', e],
+      ['gone-not', e],
+      ['other', e],
+    ]);
+    const r = await readLocalPaths(dir, all, base, ['gone', 'fresh']);
+    assert.deepEqual([...r.covered].sort(), [
+      'fresh',
+      'fresh/f.txt',
+      'gone',
+      'gone/a',
+      'gone/sub',
+      'gone/sub/b',
+    ]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

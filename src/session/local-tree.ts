@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { hashBuffer, newHash } from '../core/hash.js';
 import type { Problem } from '../core/ports.js';
-import { isWithin, type Entry, type StateTree, type Tree } from '../core/tree.js';
+import { isWithin, parentsOf, type Entry, type StateTree, type Tree } from '../core/tree.js';
 
 /** What the local side needs to know about which paths belong to a rule. */
 export interface LocalFilter {
@@ -104,6 +104,7 @@ async function complete(
   problems: Problem[],
   rels: string[],
   deferHashOver = Infinity,
+  deferHashNew = false,
 ): Promise<void> {
   // a path can be listed twice (a watch batch names it and a new directory above it)
   await pool([...new Set(rels)], HASH_CONCURRENCY, async (rel) => {
@@ -117,7 +118,7 @@ async function complete(
         const b = base.get(rel);
         if (b && b.kind === 'file' && b.lSize === e.size && b.lMtimeMs === e.mtimeMs && b.hash) {
           e.hash = b.hash;
-        } else if (e.size > deferHashOver && b?.lSize !== e.size) {
+        } else if ((e.size > deferHashOver && b?.lSize !== e.size) || (deferHashNew && !b)) {
           // left unhashed (see readLocalPaths)
         } else {
           e.hash =
@@ -237,23 +238,34 @@ function checkCase(dirRel: string, names: string[], problems: Problem[]): void {
  * A file larger than `deferHashOver` bytes whose size differs from the state is left without a
  * hash: it differs from what was synced whatever its bytes, so reading it all before sending it
  * would only delay the send (which hashes what it sends). The caller hashes it when it must
- * compare it with a container file of the same size.
+ * compare it with a container file of the same size. With `deferHashNew`, so is every file the
+ * state does not know: a burst of new files (a branch switch) is read once, by the send.
  */
 export async function readLocalPaths(
   root: string,
   filter: LocalFilter,
   base: StateTree,
   changed: Iterable<string>,
-  opts: { deferHashOver?: number } = {},
+  opts: { deferHashOver?: number; deferHashNew?: boolean } = {},
 ): Promise<{ tree: Tree; covered: Set<string>; problems: Problem[] }> {
   const tree: Tree = new Map();
   const covered = new Set<string>();
   const problems: Problem[] = [];
   const toComplete: string[] = [];
+  // the state's directories that have entries below them, built on first use: a burst of new
+  // directories then costs a lookup each, not a pass over the whole state each
+  let parents: Set<string> | null = null;
   // every path the state had at or below `rel` that the rule still covers
   const coverBelow = (rel: string) => {
+    const at = base.get(rel);
+    if (at && !filter.excluded(rel, at.kind === 'dir')) covered.add(rel);
+    if (!parents) {
+      parents = new Set(['']);
+      for (const k of base.keys()) for (const d of parentsOf(k)) parents.add(d);
+    }
+    if (!parents.has(rel)) return;
     for (const [k, b] of base) {
-      if (isWithin(k, rel) && !filter.excluded(k, b.kind === 'dir')) covered.add(k);
+      if (k !== rel && isWithin(k, rel) && !filter.excluded(k, b.kind === 'dir')) covered.add(k);
     }
   };
   // A burst names a new directory and every file in it: each path is read once. A directory
@@ -308,6 +320,6 @@ export async function readLocalPaths(
     }
   };
   for (const rel of changed) if (rel !== '') await visit(rel, false);
-  await complete(root, tree, base, problems, toComplete, opts.deferHashOver);
+  await complete(root, tree, base, problems, toComplete, opts.deferHashOver, opts.deferHashNew);
   return { tree, covered, problems };
 }
