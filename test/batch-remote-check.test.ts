@@ -83,6 +83,26 @@ describe('container checks of a watch batch', { timeout: 300_000 }, () => {
     assert.doesNotMatch(upToWrite, /engine: stat \/app\/existing\/n/, 'no request per path');
   });
 
+  test('new files in directories the container has, two levels deep: one exec below the top', async () => {
+    const dirs = Array.from({ length: 10 }, (_, d) => `/app/pre/d${d}`);
+    await p.exec('app', ['mkdir', '-p', ...dirs]);
+    const from = w.output.length;
+    for (let d = 0; d < 10; d++)
+      for (let f = 0; f < 30; f++) await p.write(`staging/pre/d${d}/f${f}.txt`, `pre ${d}/${f}`);
+    await rename(p.path('staging/pre'), p.path('src/pre'));
+    await waitFor(async () => (await count('/app/pre')) === 300, {
+      what: '300 files in the container',
+      timeoutMs: 30_000,
+      detail: () => w.output.slice(from),
+    });
+    const calls = w.output.slice(from);
+    const upToWrite = calls.slice(0, calls.indexOf('engine: write into'));
+    // the top directory, then its 10 directories and 300 files in one exec (not 10 requests
+    // for the directories, then an exec for the files)
+    const asked = upToWrite.match(/engine: (stat \S+|exec stat)/g) ?? [];
+    assert.deepEqual(asked, ['engine: stat /app/pre', 'engine: exec stat']);
+  });
+
   test('a container-only file below a container-only directory is still a conflict', async () => {
     await p.exec('app', ['sh', '-c', 'mkdir -p /app/theirs && echo container > /app/theirs/f.txt']);
     await p.write('src/theirs/f.txt', 'local');

@@ -369,7 +369,14 @@ export class RuleSync {
       } else level.push(rel);
     }
     const out = new Map<string, RemoteStat | null>();
-    let budget = this.channel.info.shell ? STAT_LIMIT_SHELL : STAT_LIMIT;
+    // With a shell, one exec answers any number of paths for about the price of one: below the
+    // top directories that exist, everything is asked at once rather than level by level (a
+    // burst into directories an earlier batch created cost an exec per level).
+    const flat = this.channel.info.shell;
+    const below = (rel: string): string[] =>
+      (children.get(rel) ?? []).flatMap((c) => [c, ...below(c)]);
+    let budget = flat ? STAT_LIMIT_SHELL : STAT_LIMIT;
+    let descended = false;
     while (level.length) {
       if (level.length > budget) return null;
       budget -= level.length;
@@ -378,8 +385,10 @@ export class RuleSync {
       for (const rel of level) {
         const st = stats.get(cpOf.get(rel)!) ?? null;
         out.set(rel, st);
-        if (st?.kind === 'dir') next.push(...(children.get(rel) ?? []));
+        if (st?.kind === 'dir' && !(flat && descended))
+          next.push(...(flat ? below(rel) : (children.get(rel) ?? [])));
       }
+      descended = true;
       level = next;
     }
     return out;
