@@ -5,6 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TestProject } from './helpers.js';
 
 const compose = `services:
@@ -34,13 +36,25 @@ describe('reconcile of a target synced before', { timeout: 300_000 }, () => {
     await p?.cleanup();
   });
 
+  const stateFile = async () => {
+    const dir = join(p.dir, '.composync', 'state');
+    const [name] = await readdir(dir);
+    return join(dir, name!);
+  };
+
   test('nothing changed: a listing, no archive of the target, nothing sent', async () => {
+    const file = await stateFile();
+    const st = await stat(file);
     const r = await p.composync(['--debug', 'sync']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const out = r.stdout + r.stderr;
     assert.match(out, /engine: list \/app \(find, stat\)/);
     assert.doesNotMatch(out, /engine: scan \/app in/);
     assert.match(out, /0 files uploaded/);
+    // and the state file is left as it is (a write replaces it: another inode)
+    const after = await stat(file);
+    assert.equal(after.ino, st.ino);
+    assert.equal(after.mtimeMs, st.mtimeMs);
   });
 
   test('a file changed in the container is read and kept as a conflict', async () => {
@@ -56,5 +70,11 @@ describe('reconcile of a target synced before', { timeout: 300_000 }, () => {
     assert.match(out, /conflict: d7\/f7\.txt/);
     assert.match(out, /engine: read 1 paths? below \/app/);
     assert.equal(await p.readRemote('app', '/app/d7/f7.txt'), 'FILE 7');
+    // a reconcile that found something new records it
+    const state = JSON.parse(await readFile(await stateFile(), 'utf8')) as { conflicts: unknown[] };
+    assert.deepEqual(
+      state.conflicts.map((c) => (c as { path: string }).path),
+      ['d7/f7.txt'],
+    );
   });
 });

@@ -124,6 +124,8 @@ export class RuleSync {
     this.state = await loadState(this.statePath, {
       target: this.targetAbs,
       containerId: this.channel.container.id,
+      rule: this.rule.id,
+      container: this.channel.container.name,
     });
     this.owner =
       this.rule.owner !== undefined || this.rule.group !== undefined
@@ -424,13 +426,16 @@ export class RuleSync {
     const rep = this.report(plan, t0, [...localProblems]);
     const tree = this.state.tree;
     const unsure = (this.state.unsure ??= new Set());
+    // whether this reconcile changed the state: a no-change sync leaves the file alone
+    let changed = false;
     const forget = (rel: string) => {
-      for (const k of [...tree.keys()]) if (isWithin(k, rel)) tree.delete(k);
-      for (const k of unsure) if (isWithin(k, rel)) unsure.delete(k);
+      for (const k of [...tree.keys()]) if (isWithin(k, rel)) changed = tree.delete(k) || changed;
+      for (const k of unsure) if (isWithin(k, rel)) changed = unsure.delete(k) || changed;
     };
     const record = (rel: string, e: StateEntry) => {
       tree.set(rel, e);
       unsure.delete(rel);
+      changed = true;
     };
     // the state's directories with entries below them, built on first use: a burst of new
     // directories then costs a lookup each instead of a pass over the whole state each
@@ -506,6 +511,7 @@ export class RuleSync {
         const rel = relOf.get(w.path)!;
         if (failed.has(w.path)) {
           unsure.add(rel);
+          changed = true;
           continue;
         }
         const e = local.get(rel)!;
@@ -534,28 +540,49 @@ export class RuleSync {
       const l = local.get(rel)!;
       const r = remote.get(rel)!;
       const prev = tree.get(rel);
+      // an entry rebuilt from the state carries the recorded container stat
+      const rMtime =
+        prev && r.mtimeMs === prev.rMtime * 1000 ? prev.rMtime : Math.floor(r.mtimeMs / 1000);
+      // unchanged since the last sync (most paths of a reconcile): the record stays as it is
+      if (
+        prev &&
+        !unsure.has(rel) &&
+        prev.kind === l.kind &&
+        prev.hash === l.hash &&
+        prev.link === l.link &&
+        prev.lSize === l.size &&
+        prev.lMtimeMs === l.mtimeMs &&
+        prev.rSize === r.size &&
+        prev.rMtime === rMtime
+      )
+        continue;
       record(rel, {
         kind: l.kind,
         hash: l.hash,
         link: l.link,
         lSize: l.size,
         lMtimeMs: l.mtimeMs,
-        // an entry rebuilt from the state carries the recorded container stat
         rSize: r.size,
-        rMtime:
-          prev && r.mtimeMs === prev.rMtime * 1000 ? prev.rMtime : Math.floor(r.mtimeMs / 1000),
+        rMtime,
       });
     }
     for (const rel of plan.gone) {
-      tree.delete(rel);
-      unsure.delete(rel);
+      changed = tree.delete(rel) || changed;
+      changed = unsure.delete(rel) || changed;
     }
 
     // conflicts: a full reconcile replaces them; a batch updates the paths it covered
     const kept = covered
       ? this.state.conflicts.filter((c) => !covered.has(c.path))
       : ([] as Conflict[]);
-    this.state.conflicts = [...kept, ...plan.conflicts];
+    const conflicts = [...kept, ...plan.conflicts];
+    const before = this.state.conflicts;
+    if (
+      conflicts.length !== before.length ||
+      conflicts.some((c, i) => c.path !== before[i]!.path || c.reason !== before[i]!.reason)
+    )
+      changed = true;
+    this.state.conflicts = conflicts;
     rep.conflicts = plan.conflicts;
 
     for (const rel of plan.deleteLocal) {
@@ -566,9 +593,15 @@ export class RuleSync {
         rep.deletedLocal++;
       }
     }
-    if (plan.download.length) await this.download(plan.download, remote, rep);
-    if (opts.deferSave) saveStateSoon(this.statePath, this.stateMeta, this.state);
-    else await this.save();
+    if (plan.download.length) {
+      await this.download(plan.download, remote, rep);
+      changed = true;
+    }
+    // unless the file holds this state already (or a write of it is pending): nothing changed
+    if (changed || !this.state.stored) {
+      if (opts.deferSave) saveStateSoon(this.statePath, this.stateMeta, this.state);
+      else await this.save();
+    }
     rep.ms = performance.now() - t0;
     return rep;
   }
@@ -667,5 +700,6 @@ export class RuleSync {
 
   async save(): Promise<void> {
     await saveStateNow(this.statePath, this.stateMeta, this.state);
+    this.state.stored = true;
   }
 }

@@ -56,6 +56,20 @@ describe('state store', () => {
     assert.deepEqual(back.tree.get('d/f5000'), fileEntry(5000));
   });
 
+  test('a state loaded from a file written for the same rule and container is stored', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'stored.json');
+    const withId = { ...meta, containerId: 'c1' };
+    await saveState(path, withId, { tree: new Map(), conflicts: [] });
+    const expect = { target: '/app', containerId: 'c1', rule: 'web/0', container: 'p-web-1' };
+    assert.equal((await loadState(path, expect)).stored, true);
+    // another container name, no container id recorded, or no file: it must be written
+    assert.equal((await loadState(path, { ...expect, container: 'p-web-2' })).stored, false);
+    await saveState(path, meta, { tree: new Map(), conflicts: [] });
+    assert.equal((await loadState(path, expect)).stored, false);
+    assert.notEqual((await loadState(join(dir, 'none.json'), expect)).stored, true);
+  });
+
   test('paths whose write may have landed survive a save and a load', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
     const path = join(dir, 'unsure.json');

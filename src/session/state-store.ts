@@ -33,6 +33,11 @@ export interface RuleState {
    * composync's own write (see PlanInput.unsure).
    */
   unsure?: Set<string>;
+  /**
+   * Loaded from a file written for the same rule, container (name and id) and target: while
+   * nothing changes, that file need not be written again.
+   */
+  stored?: boolean;
 }
 
 /**
@@ -42,7 +47,7 @@ export interface RuleState {
  */
 export async function loadState(
   path: string,
-  expect: { target: string; containerId?: string },
+  expect: { target: string; containerId?: string; rule?: string; container?: string },
 ): Promise<RuleState> {
   // a rule re-attached to a recreated container must see what its predecessor recorded
   await flushState(path);
@@ -58,7 +63,11 @@ export async function loadState(
       if (kind === 'symlink' && h !== null) e.link = h;
       tree.set(p, e);
     }
-    return { tree, conflicts: data.conflicts ?? [], unsure: new Set(data.unsure ?? []) };
+    const stored =
+      data.containerId === expect.containerId &&
+      data.rule === expect.rule &&
+      data.container === expect.container;
+    return { tree, conflicts: data.conflicts ?? [], unsure: new Set(data.unsure ?? []), stored };
   } catch {
     return { tree: new Map(), conflicts: [], unsure: new Set() };
   }
