@@ -39,17 +39,20 @@ const LINE = /^([0-9a-f]+) (\d+) (\d+) \.\/(.+)$/;
 const ROOT_LINE = /^[0-9a-f]+ \d+ \d+ \.$/;
 
 /**
- * Parse the output of {@link LIST_SCRIPT} as it streams. Entries that are neither files,
- * directories nor symlinks (sockets, fifos, devices) are skipped, as in a scan. Returns null
- * when a line is not in the expected form: the caller then scans instead.
+ * Parse the output of {@link LIST_SCRIPT} as it streams, handing each entry to `onEntry` (a
+ * listing of 100,000 entries is not gathered first). Entries that are neither files,
+ * directories nor symlinks (sockets, fifos, devices) are skipped, as in a scan. Resolves to
+ * false when a line is not in the expected form: the caller then scans instead.
  */
-export async function parseListing(out: NodeJS.ReadableStream): Promise<Listed[] | null> {
-  const entries: Listed[] = [];
+export async function parseListing(
+  out: NodeJS.ReadableStream,
+  onEntry: (e: Listed) => void,
+): Promise<boolean> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let bad = false;
   const take = (line: string) => {
-    if (line === '' || ROOT_LINE.test(line)) return; // the directory itself
+    if (bad || line === '' || ROOT_LINE.test(line)) return; // the directory itself
     const m = LINE.exec(line);
     if (!m) {
       bad = true;
@@ -58,7 +61,7 @@ export async function parseListing(out: NodeJS.ReadableStream): Promise<Listed[]
     const mode = parseInt(m[1]!, 16);
     const kind = KINDS.get(mode & S_IFMT);
     if (!kind) return;
-    entries.push({
+    onEntry({
       rel: m[4]!,
       kind,
       size: Number(m[2]),
@@ -67,10 +70,14 @@ export async function parseListing(out: NodeJS.ReadableStream): Promise<Listed[]
     });
   };
   for await (const chunk of out) {
-    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) take(line);
+    const text = rest + decoder.write(chunk as Buffer);
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+      take(text.slice(from, nl));
+      from = nl + 1;
+    }
+    rest = text.slice(from);
   }
   take(rest + decoder.end());
-  return bad ? null : entries;
+  return !bad;
 }

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { hashBuffer, newHash } from '../core/hash.js';
 import type { Problem } from '../core/ports.js';
-import { isWithin, parentsOf, type Entry, type StateTree, type Tree } from '../core/tree.js';
+import {
+  isWithin,
+  parentsOf,
+  type Entry,
+  type StateEntry,
+  type StateTree,
+  type Tree,
+} from '../core/tree.js';
 
 /** What the local side needs to know about which paths belong to a rule. */
 export interface LocalFilter {
@@ -82,6 +89,13 @@ function entryFromStats(st: Stats): Entry | null {
   return null; // sockets, fifos, devices are never synced
 }
 
+/** The recorded hash of a file whose size and mtime are those the state recorded. */
+function recordedHash(b: StateEntry | undefined, e: Entry): string | undefined {
+  return b && b.kind === 'file' && b.lSize === e.size && b.lMtimeMs === e.mtimeMs && b.hash
+    ? b.hash
+    : undefined;
+}
+
 const joinRel = (dir: string, name: string) => (dir === '' ? name : `${dir}/${name}`);
 
 /** Run async jobs with bounded concurrency. */
@@ -116,8 +130,9 @@ async function complete(
         e.link = await readlink(abs);
       } else if (e.kind === 'file') {
         const b = base.get(rel);
-        if (b && b.kind === 'file' && b.lSize === e.size && b.lMtimeMs === e.mtimeMs && b.hash) {
-          e.hash = b.hash;
+        const recorded = recordedHash(b, e);
+        if (recorded !== undefined) {
+          e.hash = recorded;
         } else if ((e.size > deferHashOver && b?.lSize !== e.size) || (deferHashNew && !b)) {
           // left unhashed (see readLocalPaths)
         } else {
@@ -203,6 +218,13 @@ export async function scanLocal(
       await breather();
       const e = st && entryFromStats(st);
       if (!e || e.kind === 'dir') return;
+      const hash = e.kind === 'file' ? recordedHash(base.get(rel), e) : undefined;
+      if (hash !== undefined) {
+        // unchanged since the last sync: complete as one object (a property added later would
+        // cost every entry an extra properties array)
+        tree.set(rel, { kind: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, hash });
+        return;
+      }
       tree.set(rel, e);
       toComplete.push(rel);
     });

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Conflict } from '../core/reconcile.js';
-import type { EntryKind, StateEntry, StateTree } from '../core/tree.js';
+import type { EntryKind, StateTree } from '../core/tree.js';
 import { writeFileAtomic } from './files.js';
 
 const VERSION = 1;
@@ -58,10 +58,15 @@ export async function loadState(
       throw new Error('another container');
     const tree: StateTree = new Map();
     for (const [p, [kind, h, lSize, lMtimeMs, rSize, rMtime]] of Object.entries(data.entries)) {
-      const e: StateEntry = { kind, lSize, lMtimeMs, rSize, rMtime };
-      if (kind === 'file' && h !== null) e.hash = h;
-      if (kind === 'symlink' && h !== null) e.link = h;
-      tree.set(p, e);
+      // one object literal per shape (a property added afterwards costs a properties array)
+      tree.set(
+        p,
+        kind === 'file' && h !== null
+          ? { kind, lSize, lMtimeMs, rSize, rMtime, hash: h }
+          : kind === 'symlink' && h !== null
+            ? { kind, lSize, lMtimeMs, rSize, rMtime, link: h }
+            : { kind, lSize, lMtimeMs, rSize, rMtime },
+      );
     }
     const stored =
       data.containerId === expect.containerId &&
