@@ -19,7 +19,10 @@ export const paths = {
 
 let seq = 0;
 
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Buffer | AsyncIterable<string>,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${++seq}.tmp`;
   try {

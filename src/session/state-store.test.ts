@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import {
   SAVE_DELAY_MS,
   type RuleState,
 } from './state-store.js';
+import type { StateEntry } from '../core/tree.js';
 
 describe('state store', () => {
   const meta = { rule: 'web/0', container: 'p-web-1', target: '/app' };
@@ -54,6 +55,53 @@ describe('state store', () => {
     const back = await loadState(path, { target: '/app' });
     assert.equal(back.tree.size, 5001);
     assert.deepEqual(back.tree.get('d/f5000'), fileEntry(5000));
+  });
+
+  test('one record per line, read back line by line; odd names survive', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'lines.json');
+    const names = ['a"b', 'c\\"d', 'e\nf', 'g":["h', 'ünï/cödé', '}x', 'sep\u2028', 'k:v,'];
+    const tree = new Map<string, StateEntry>(names.map((n, i) => [n, fileEntry(i)]));
+    tree.set('l', { kind: 'symlink', link: '../a"b', lSize: 0, lMtimeMs: 1, rSize: 0, rMtime: 0 });
+    tree.set('d', { kind: 'dir', lSize: 0, lMtimeMs: 1, rSize: 0, rMtime: 0 });
+    const conflicts = [{ path: 'a"b', reason: 'r\n}' }];
+    await saveState(path, meta, { tree, conflicts, unsure: new Set(['e\nf']) });
+    const text = await readFile(path, 'utf8');
+    assert.equal(text.trimEnd().split('\n').length, tree.size + 2); // head, records, tail
+    assert.deepEqual(JSON.parse(text).entries['g":["h'], ['file', 'h3', 3, 3.5, 3, 3]);
+    const back = await loadState(path, { target: '/app' });
+    assert.deepEqual([...back.tree], [...tree]);
+    assert.deepEqual(back.conflicts, conflicts);
+    assert.deepEqual([...back.unsure!], ['e\nf']);
+    // torn after a whole record: empty, as any torn file
+    await writeFile(path, text.slice(0, text.indexOf('\n', text.indexOf('\n') + 1) + 1));
+    assert.equal((await loadState(path, { target: '/app' })).tree.size, 0);
+  });
+
+  test('a file in one line (as written before) still loads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'old.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        version: 1,
+        ...meta,
+        entries: { 'a b': ['file', 'h', 1, 2.5, 1, 2], l: ['symlink', 'x', 0, 1, 0, 0] },
+        conflicts: [{ path: 'a b', reason: 'r' }],
+      }),
+    );
+    const back = await loadState(path, { target: '/app' });
+    assert.deepEqual(back.tree.get('a b'), {
+      kind: 'file',
+      lSize: 1,
+      lMtimeMs: 2.5,
+      rSize: 1,
+      rMtime: 2,
+      hash: 'h',
+    });
+    assert.equal(back.tree.get('l')?.link, 'x');
+    assert.deepEqual(back.conflicts, [{ path: 'a b', reason: 'r' }]);
+    assert.equal((await loadState(path, { target: '/other' })).tree.size, 0);
   });
 
   test('a state loaded from a file written for the same rule and container is stored', async () => {

@@ -2,9 +2,9 @@
  * The last-synced state of one rule in one container: per path the content both sides agreed
  * on, plus quick-check data. Stored as JSON under `.composync/state/`, written atomically.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { Conflict } from '../core/reconcile.js';
-import type { EntryKind, StateTree } from '../core/tree.js';
+import type { EntryKind, StateEntry, StateTree } from '../core/tree.js';
 import { writeFileAtomic } from './files.js';
 
 const VERSION = 1;
@@ -52,31 +52,97 @@ export async function loadState(
   // a rule re-attached to a recreated container must see what its predecessor recorded
   await flushState(path);
   try {
-    const data = JSON.parse(await readFile(path, 'utf8')) as StateFile;
-    if (data.version !== VERSION || data.target !== expect.target) throw new Error('stale');
-    if (expect.containerId && data.containerId && data.containerId !== expect.containerId)
-      throw new Error('another container');
-    const tree: StateTree = new Map();
-    for (const [p, [kind, h, lSize, lMtimeMs, rSize, rMtime]] of Object.entries(data.entries)) {
-      // one object literal per shape (a property added afterwards costs a properties array)
-      tree.set(
-        p,
-        kind === 'file' && h !== null
-          ? { kind, lSize, lMtimeMs, rSize, rMtime, hash: h }
-          : kind === 'symlink' && h !== null
-            ? { kind, lSize, lMtimeMs, rSize, rMtime, link: h }
-            : { kind, lSize, lMtimeMs, rSize, rMtime },
-      );
-    }
+    const data = await readStateFile(path, (head) => {
+      if (head.version !== VERSION || head.target !== expect.target) throw new Error('stale');
+      if (expect.containerId && head.containerId && head.containerId !== expect.containerId)
+        throw new Error('another container');
+    });
     const stored =
       data.containerId === expect.containerId &&
       data.rule === expect.rule &&
       data.container === expect.container;
-    return { tree, conflicts: data.conflicts ?? [], unsure: new Set(data.unsure ?? []), stored };
+    return {
+      tree: data.tree,
+      conflicts: data.conflicts ?? [],
+      unsure: new Set(data.unsure ?? []),
+      stored,
+    };
   } catch {
     return { tree: new Map(), conflicts: [], unsure: new Set() };
   }
 }
+
+/** One record of the file → its entry, one object literal per shape. */
+function entryOf([kind, h, lSize, lMtimeMs, rSize, rMtime]: Row): StateEntry {
+  // a property added after the literal would cost every record a properties array
+  return kind === 'file' && h !== null
+    ? { kind, lSize, lMtimeMs, rSize, rMtime, hash: h }
+    : kind === 'symlink' && h !== null
+      ? { kind, lSize, lMtimeMs, rSize, rMtime, link: h }
+      : { kind, lSize, lMtimeMs, rSize, rMtime };
+}
+
+type Head = Omit<StateFile, 'entries'>;
+
+/**
+ * Read a state file. Files are written one record per line ({@link saveState}) and read line by
+ * line, so a state of 100,000 paths never exists as one 11 MB string plus its parsed copy (which
+ * took 60 MB of heap at start-up); a file in one line (as written before) is parsed whole.
+ * `check` sees the head (everything but the records) before any record is read, and may throw.
+ */
+async function readStateFile(
+  path: string,
+  check: (head: Head) => void,
+): Promise<Head & { tree: StateTree }> {
+  const tree: StateTree = new Map();
+  let head: Head | null = null;
+  let whole: string[] | null = null; // the lines of a file in the old layout
+  let tail = '';
+  const take = (line: string) => {
+    if (whole) whole.push(line);
+    else if (head === null) {
+      if (!line.endsWith(ENTRIES_OPEN)) whole = [line];
+      else {
+        head = JSON.parse(`${line}}}`) as Head;
+        check(head);
+      }
+    } else if (tail !== '' || line.startsWith('}')) tail += line;
+    else {
+      // `"path":[row],`: the key ends at its first unescaped quote
+      let end = 1;
+      while (end < line.length && line[end] !== '"') end += line[end] === '\\' ? 2 : 1;
+      const to = line.endsWith(',') ? line.length - 1 : line.length;
+      // parsed, not sliced: a slice would keep the whole chunk of the file alive
+      const [p, row] = JSON.parse(`[${line.slice(0, end + 1)},${line.slice(end + 2, to)}]`) as [
+        string,
+        Row,
+      ];
+      tree.set(p, entryOf(row));
+    }
+  };
+  let rest = '';
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 18 })) {
+    const text = rest + (chunk as string);
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+      take(text.slice(from, nl));
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  take(rest);
+  if (whole) {
+    const { entries, ...data } = JSON.parse((whole as string[]).join('\n')) as StateFile;
+    check(data);
+    for (const [p, row] of Object.entries(entries)) tree.set(p, entryOf(row));
+    return { ...data, tree };
+  }
+  if (head === null) throw new Error('empty');
+  const end = JSON.parse(`{"entries":{${tail}`) as Pick<StateFile, 'conflicts' | 'unsure'>;
+  return { ...(head as Head), conflicts: end.conflicts, unsure: end.unsure, tree };
+}
+
+const ENTRIES_OPEN = '"entries":{';
 
 type Meta = { rule: string; container: string; containerId?: string; target: string };
 
@@ -84,26 +150,32 @@ type Meta = { rule: string; container: string; containerId?: string; target: str
 const CHUNK = 2000;
 
 /**
- * Write a state now (atomically). The tree is copied first and serialized in chunks, yielding
- * between them, so a state of 100,000 entries never blocks the event loop for long: a watch
- * batch arriving meanwhile is not held up. Entries are replaced in the tree, never changed in
+ * Write a state now (atomically), one record per line. The tree is copied first and serialized
+ * in chunks that are written as they are made, yielding between them, so a state of 100,000
+ * entries never blocks the event loop for long (a watch batch arriving meanwhile is not held
+ * up) and never exists as one string. Entries are replaced in the tree, never changed in
  * place, so the copy is consistent.
  */
 export async function saveState(path: string, meta: Meta, state: RuleState): Promise<void> {
   const rows = [...state.tree];
   const conflicts = JSON.stringify(state.conflicts);
-  const parts: string[] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    if (i > 0) await new Promise((r) => setImmediate(r));
-    for (const [p, e] of rows.slice(i, i + CHUNK)) {
-      const row: Row = [e.kind, e.hash ?? e.link ?? null, e.lSize, e.lMtimeMs, e.rSize, e.rMtime];
-      parts.push(`${JSON.stringify(p)}:${JSON.stringify(row)}`);
-    }
-  }
   const head = JSON.stringify({ version: VERSION, ...meta });
   const unsure = state.unsure?.size ? `,"unsure":${JSON.stringify([...state.unsure])}` : '';
-  const text = `${head.slice(0, -1)},"entries":{${parts.join(',')}},"conflicts":${conflicts}${unsure}}`;
-  await writeFileAtomic(path, text);
+  async function* text() {
+    yield `${head.slice(0, -1)},${ENTRIES_OPEN}\n`;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      let part = '';
+      for (let j = i; j < Math.min(i + CHUNK, rows.length); j++) {
+        const [p, e] = rows[j]!;
+        const row: Row = [e.kind, e.hash ?? e.link ?? null, e.lSize, e.lMtimeMs, e.rSize, e.rMtime];
+        part += `${JSON.stringify(p)}:${JSON.stringify(row)}${j < rows.length - 1 ? ',' : ''}\n`;
+      }
+      yield part;
+    }
+    yield `},"conflicts":${conflicts}${unsure}}\n`;
+  }
+  await writeFileAtomic(path, text());
 }
 
 /**
