@@ -101,6 +101,9 @@ describe('state store', () => {
     });
     assert.equal(back.tree.get('l')?.link, 'x');
     assert.deepEqual(back.conflicts, [{ path: 'a b', reason: 'r' }]);
+    // not `stored`: the next reconcile rewrites it one record per line
+    const expect = { target: '/app', rule: meta.rule, container: meta.container };
+    assert.equal((await loadState(path, expect)).stored, false);
     assert.equal((await loadState(path, { target: '/other' })).tree.size, 0);
   });
 

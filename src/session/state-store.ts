@@ -57,7 +57,9 @@ export async function loadState(
       if (expect.containerId && head.containerId && head.containerId !== expect.containerId)
         throw new Error('another container');
     });
+    // a file in the old one-line layout is rewritten by the next reconcile
     const stored =
+      !data.oneLine &&
       data.containerId === expect.containerId &&
       data.rule === expect.rule &&
       data.container === expect.container;
@@ -93,7 +95,7 @@ type Head = Omit<StateFile, 'entries'>;
 async function readStateFile(
   path: string,
   check: (head: Head) => void,
-): Promise<Head & { tree: StateTree }> {
+): Promise<Head & { tree: StateTree; oneLine?: boolean }> {
   const tree: StateTree = new Map();
   let head: Head | null = null;
   let whole: string[] | null = null; // the lines of a file in the old layout
@@ -135,7 +137,7 @@ async function readStateFile(
     const { entries, ...data } = JSON.parse((whole as string[]).join('\n')) as StateFile;
     check(data);
     for (const [p, row] of Object.entries(entries)) tree.set(p, entryOf(row));
-    return { ...data, tree };
+    return { ...data, tree, oneLine: true };
   }
   if (head === null) throw new Error('empty');
   const end = JSON.parse(`{"entries":{${tail}`) as Pick<StateFile, 'conflicts' | 'unsure'>;
