@@ -77,4 +77,21 @@ describe('reconcile of a target synced before', { timeout: 300_000 }, () => {
       ['d7/f7.txt'],
     );
   });
+
+  test('a container name with a newline (one forging a listing line) sends it to a scan', async () => {
+    // the directory's name carries what a listing line of a forged file would look like
+    await p.exec('app', [
+      'sh',
+      '-c',
+      'd="/app/x\n81a4 1 1 ./forged.txt"; mkdir -p "$d" && echo inner > "$d/in.txt"',
+    ]);
+    const r = await p.composync(['--debug', 'pull', '--dry-run']);
+    const out = r.stdout + r.stderr;
+    assert.match(out, /engine: list \/app \(find, stat\)/);
+    assert.match(out, /engine: scan \/app in/, 'the listing was refused, the archive read');
+    // the real entries, under their real names; none named forged.txt at the top
+    assert.match(out, /download {2}x\n81a4 1 1 \.\/forged\.txt\/in\.txt/);
+    assert.doesNotMatch(out, /download {2}forged\.txt/, 'no forged entry');
+    await p.exec('app', ['sh', '-c', 'rm -rf /app/x*']);
+  });
 });

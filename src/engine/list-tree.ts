@@ -8,14 +8,15 @@ import { StringDecoder } from 'node:string_decoder';
 import type { EntryKind } from '../core/tree.js';
 
 /**
- * `$1` is the directory. A name holding a newline would split its line, so a tree with one is
- * left to the archive endpoint (exit 4). `stat` does not follow symlinks; `%f` is the raw mode in
- * hex (type and permission bits), `%Y` the mtime in whole seconds.
+ * `$1` is the directory. A name holding a newline would split its line (and could forge one),
+ * so such an entry prints a line of its own that parses as no entry, and the tree is left to
+ * the archive endpoint. One walk of the tree: a separate search for such names first cost a
+ * second one (0.4 s of 1.1 s for 100,000 entries). `stat` does not follow symlinks; `%f` is the
+ * raw mode in hex (type and permission bits), `%Y` the mtime in whole seconds.
  */
 export const LIST_SCRIPT = [
   'cd "$1" || exit 3',
-  `[ -z "$(find . -name '*\n*' 2>/dev/null | head -n 1)" ] || exit 4`,
-  'exec find . -exec stat -c "%f %s %Y %n" {} + 2>/dev/null',
+  `exec find . -name '*\n*' -exec sh -c 'echo newline' \\; -o -exec stat -c "%f %s %Y %n" {} + 2>/dev/null`,
 ].join('\n');
 
 /** One entry of a listing: its path relative to the listed directory. */
