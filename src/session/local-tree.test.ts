@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashBuffer } from '../core/hash.js';
 import type { StateEntry, StateTree } from '../core/tree.js';
-import { readLocalPaths, type LocalFilter } from './local-tree.js';
+import { readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 
 const all: LocalFilter = { excluded: () => false, canSkipDir: () => false, symlinks: 'preserve' };
 
@@ -80,6 +80,24 @@ test('a deleted directory covers what the state had below it; a new one covers o
       'gone/sub',
       'gone/sub/b',
     ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('scanLocal with deferHashNew: only files the state knows are hashed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'composync-local-'));
+  try {
+    await writeFile(join(dir, 'new.txt'), 'new');
+    await writeFile(join(dir, 'known.txt'), 'known, edited');
+    const base: StateTree = new Map([
+      ['known.txt', { kind: 'file', hash: 'old', lSize: 5, lMtimeMs: 1, rSize: 5, rMtime: 0 }],
+    ]);
+    const r = await scanLocal(dir, all, base, { deferHashNew: true });
+    assert.equal(r.tree.get('new.txt')?.hash, undefined);
+    assert.equal(r.tree.get('known.txt')?.hash, hashBuffer(Buffer.from('known, edited')));
+    const plain = await scanLocal(dir, all, base);
+    assert.equal(plain.tree.get('new.txt')?.hash, hashBuffer(Buffer.from('new')), 'by default');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

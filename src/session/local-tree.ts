@@ -170,12 +170,14 @@ export function describeFsError(err: unknown): string {
 
 /**
  * Scan a whole rule source. Returns the tree and per-path problems (unreadable files, names
- * that differ only in case).
+ * that differ only in case). With `deferHashNew`, files the state does not know are left
+ * unhashed (see readLocalPaths).
  */
 export async function scanLocal(
   root: string,
   filter: LocalFilter,
   base: StateTree,
+  opts: { deferHashNew?: boolean } = {},
 ): Promise<{ tree: Tree; problems: Problem[] }> {
   const tree: Tree = new Map();
   const problems: Problem[] = [];
@@ -231,7 +233,7 @@ export async function scanLocal(
     for (const s of subdirs.sort()) await walk(s);
   };
   await walk('');
-  await complete(root, tree, base, problems, toComplete);
+  await complete(root, tree, base, problems, toComplete, Infinity, opts.deferHashNew);
   return { tree, problems };
 }
 

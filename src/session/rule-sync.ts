@@ -164,8 +164,21 @@ export class RuleSync {
   private noDown = (rel: string) => this.filter.excluded(rel, false, 'down');
 
   /** Scan the local side of the whole rule (may be shared between the rule's containers). */
-  scanLocal(): Promise<{ tree: Tree; problems: Problem[] }> {
-    return scanLocal(this.rule.root, this.localFilter, this.state.tree);
+  scanLocal(opts: { deferHashNew?: boolean } = {}): Promise<{ tree: Tree; problems: Problem[] }> {
+    return scanLocal(this.rule.root, this.localFilter, this.state.tree, opts);
+  }
+
+  /**
+   * Hash the local files left unhashed that may equal their container counterpart: only a
+   * container file of the same size can. The others differ whatever their bytes and are sent
+   * unhashed (the send hashes what it sends).
+   */
+  private async hashWhereNeeded(local: Tree, remote: Tree): Promise<void> {
+    for (const [rel, e] of local) {
+      const r = remote.get(rel);
+      if (e.kind === 'file' && e.hash === undefined && r?.kind === 'file' && r.size === e.size)
+        e.hash = await hashFile(join(this.rule.root, rel), e.size).catch(() => undefined);
+    }
   }
 
   /**
@@ -176,8 +189,14 @@ export class RuleSync {
     opts: { dryRun?: boolean; local?: { tree: Tree; problems: Problem[] } } & ApplyOptions = {},
   ): Promise<SyncReport> {
     const t0 = performance.now();
-    // both sides at once: the container lists its side while the local tree is walked
-    const [local, remote] = await Promise.all([opts.local ?? this.scanLocal(), this.scanRemote()]);
+    // both sides at once: the container lists its side while the local tree is walked; a
+    // file new to the state is hashed only if the container has one of its size (an initial
+    // copy into an empty target reads each file once, to send it)
+    const [local, remote] = await Promise.all([
+      opts.local ?? this.scanLocal({ deferHashNew: true }),
+      this.scanRemote(),
+    ]);
+    await this.hashWhereNeeded(local.tree, remote);
     const plan = planSync({
       local: local.tree,
       remote,
@@ -258,11 +277,7 @@ export class RuleSync {
       if (b) base.set(p, b);
     }
     const remote = await this.readRemote(l.covered, l.tree);
-    // a file left unhashed can only equal a container file of its size: hashed for that
-    for (const [rel, e] of l.tree) {
-      if (e.kind === 'file' && e.hash === undefined && remote.get(rel)?.size === e.size)
-        e.hash = await hashFile(join(this.rule.root, rel), e.size).catch(() => undefined);
-    }
+    await this.hashWhereNeeded(l.tree, remote);
     const plan = planSync({
       local: l.tree,
       remote,
