@@ -5,11 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StatusReport } from '../src/session/status.js';
-import { cliPath, composync, sh, TestProject, type RunResult } from './helpers.js';
+import { cliPath, composync, repoRoot, sh, TestProject, type RunResult } from './helpers.js';
 
 const STACK = /\n\s+at /;
 
@@ -120,6 +120,19 @@ ${service('web', '    x-sync:\n      - source: ./src\n        target: /app\n')}$
       /Docker Compose v2 is not installed: `docker compose` is not available/,
       /compose v2 plugin/,
     );
+  });
+
+  test('--version prints the package version; help shows no empty defaults', async () => {
+    const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const v = await composync(['--version'], { cwd: empty });
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout.trim(), pkg.version);
+    const h = await composync(['--help'], { cwd: empty });
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /-f, --file <path> +compose file \(repeatable\)\n/);
+    assert.doesNotMatch(h.stdout, /default: \[\]|default: false/);
   });
 
   test('no compose file', async () => {

@@ -2,6 +2,8 @@
  * The command line: global options before the command, as with `docker compose`. This file
  * owns the process exit code: every error ends in the one catch below.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, formatError } from '../errors.js';
 import type { ProjectOptions } from '../core/model.js';
@@ -15,13 +17,21 @@ import { runLogs } from './cmd-logs.js';
 import { runVerify } from './cmd-verify.js';
 
 export interface GlobalOptions {
-  file: string[];
+  file?: string[];
   projectName?: string;
   projectDirectory?: string;
-  profile: string[];
-  envFile: string[];
-  debug: boolean;
+  profile?: string[];
+  envFile?: string[];
+  debug?: boolean;
   color: boolean;
+}
+
+/** The package's version, read once from its package.json. */
+function version(): string {
+  const pkg = JSON.parse(
+    readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8'),
+  ) as { version: string };
+  return pkg.version;
 }
 
 /** What every command receives. */
@@ -36,7 +46,7 @@ export interface CliContext {
   err: (line: string) => void;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 function contextFrom(g: GlobalOptions): CliContext {
   const env = process.env;
@@ -45,15 +55,15 @@ function contextFrom(g: GlobalOptions): CliContext {
   const color = g.color && !env.NO_COLOR && tty;
   return {
     project: {
-      files: g.file,
+      files: g.file ?? [],
       projectName: g.projectName,
       projectDirectory: g.projectDirectory,
-      profiles: g.profile,
-      envFiles: g.envFile,
+      profiles: g.profile ?? [],
+      envFiles: g.envFile ?? [],
       cwd: process.cwd(),
       env,
     },
-    debug: g.debug,
+    debug: g.debug === true,
     color,
     tty,
     out: (l) => process.stdout.write(l + '\n'),
@@ -68,12 +78,13 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     )
     .enablePositionalOptions()
     .showHelpAfterError()
-    .option('-f, --file <path>', 'compose file (repeatable)', collect, [])
+    .version(version(), '-V, --version', 'print the version')
+    .option('-f, --file <path>', 'compose file (repeatable)', collect)
     .option('-p, --project-name <name>', 'project name')
     .option('--project-directory <dir>', 'project directory')
-    .option('--profile <name>', 'profile to enable (repeatable)', collect, [])
-    .option('--env-file <path>', 'environment file (repeatable)', collect, [])
-    .option('--debug', 'stack traces and engine calls', false)
+    .option('--profile <name>', 'profile to enable (repeatable)', collect)
+    .option('--env-file <path>', 'environment file (repeatable)', collect)
+    .option('--debug', 'stack traces and engine calls')
     .option('--no-color', 'no colours in the output');
 
   const ctx = () => contextFrom(program.opts<GlobalOptions>());
@@ -184,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
   let debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv, { from: 'user' });
-    debug = program.opts<GlobalOptions>().debug;
+    debug = program.opts<GlobalOptions>().debug === true;
     if (!pending) {
       if (argv.length === 0) {
         program.outputHelp();
