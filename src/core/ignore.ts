@@ -67,6 +67,9 @@ export function requiredLiterals(patterns: readonly string[]): string[] | null {
   const out = new Set<string>();
   for (const raw of patterns) {
     const p = parsePattern(raw);
+    // the library reads a pattern climbing out of the root its own way (`!../../a` alone
+    // excludes `a`): no shortcut then
+    if (p?.parts.includes('..')) return null;
     if (!p || p.negative) continue;
     let best = '';
     for (const part of p.parts) {
