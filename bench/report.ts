@@ -58,6 +58,32 @@ const ratio = (a: number | undefined, b: number | undefined) =>
     ? Math.round((a / b) * 100) / 100
     : null;
 
+/**
+ * composync's time over the faster raw copy, per repetition (the runs of one repetition are
+ * next to each other in time, so they share the disk's state), then the median of those. Every
+ * repetition holds the same runs, in either order (I1 copies raw first, F1 composync first).
+ */
+function pairedRatio(runs: { contender: Contender; ms: number }[]): number | null {
+  const reps = runs.filter((r) => r.contender === 'composync').length;
+  if (reps === 0 || runs.length % reps !== 0) return null;
+  const per = runs.length / reps;
+  const ratios: number[] = [];
+  for (let i = 0; i < runs.length; i += per) {
+    const rep = runs.slice(i, i + per);
+    const ours = rep.find((r) => r.contender === 'composync')?.ms;
+    const raw = Math.min(
+      ...rep.filter((r) => r.contender === 'raw-cp' || r.contender === 'raw-exec').map((r) => r.ms),
+    );
+    if (ours === undefined || !Number.isFinite(raw) || !Number.isFinite(ours)) continue;
+    ratios.push(ours / raw);
+  }
+  if (ratios.length === 0) return null;
+  ratios.sort((a, b) => a - b);
+  const m = ratios.length >> 1;
+  const med = ratios.length % 2 ? ratios[m]! : (ratios[m - 1]! + ratios[m]!) / 2;
+  return Math.round(med * 100) / 100;
+}
+
 /** Judge the figures of a run against the targets of issue 6. */
 export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   const t: Target[] = [];
@@ -95,8 +121,8 @@ export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   );
   add(
     'I1',
-    'composync / raw copy',
-    ratio(r.i1?.composync, r.i1?.raw),
+    'composync / faster raw copy, per repetition',
+    r.i1 && pairedRatio(r.i1.runs),
     'x',
     '<= 1.2',
     (v) => v <= 1.2,
@@ -107,8 +133,8 @@ export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   add('R1', 'peak RSS', r.r1?.peakRssMb, 'MB', '<= 150 MB', (v) => v <= 150);
   add(
     'F1',
-    'composync / raw copy',
-    ratio(r.f1?.composync, r.f1?.raw),
+    'composync / faster raw copy, per repetition',
+    r.f1 && pairedRatio(r.f1.runs),
     'x',
     '<= 1.2',
     (v) => v <= 1.2,
