@@ -18,14 +18,7 @@ import { posix } from 'node:path';
 import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
 import type { ContainerChannel, Problem, RemoteStat, WriteEntry } from '../core/ports.js';
-import {
-  isWithin,
-  parentsOf,
-  type Entry,
-  type StateEntry,
-  type StateTree,
-  type Tree,
-} from '../core/tree.js';
+import { parentsOf, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
@@ -443,9 +436,15 @@ export class RuleSync {
     const unsure = (this.state.unsure ??= new Set());
     // whether this reconcile changed the state: a no-change sync leaves the file alone
     let changed = false;
-    const forget = (rel: string) => {
-      for (const k of [...tree.keys()]) if (isWithin(k, rel)) changed = tree.delete(k) || changed;
-      for (const k of unsure) if (isWithin(k, rel)) changed = unsure.delete(k) || changed;
+    // Forget what the state has at or below each of `rels`, in one pass over the state (a
+    // pass per path made deleting many directories quadratic in the size of the state).
+    const forget = (rels: string[]) => {
+      if (rels.length === 0) return;
+      const gone = new Set(rels);
+      const all = gone.has('');
+      const hit = (k: string) => all || gone.has(k) || parentsOf(k).some((d) => gone.has(d));
+      for (const k of tree.keys()) if (hit(k)) changed = tree.delete(k) || changed;
+      for (const k of unsure) if (hit(k)) changed = unsure.delete(k) || changed;
     };
     const record = (rel: string, e: StateEntry) => {
       tree.set(rel, e);
@@ -478,12 +477,14 @@ export class RuleSync {
       }
       const problems = await this.channel.remove(targets);
       const failed = new Set(problems.map((p) => p.path));
+      const removed: string[] = [];
       for (const cp of targets) {
         if (failed.has(cp)) continue;
-        forget(relOf.get(cp)!);
+        removed.push(relOf.get(cp)!);
         rep.deleted++;
         rep.changedPaths.push(cp);
       }
+      forget(removed);
       rep.problems.push(...problems);
     }
 
@@ -532,7 +533,7 @@ export class RuleSync {
         const e = local.get(rel)!;
         const st = res.stats.get(w.path);
         if (e.kind === 'dir' && remote.get(rel)?.kind !== 'dir' && recordedAtOrBelow(rel))
-          forget(rel);
+          forget([rel]);
         record(rel, {
           kind: e.kind,
           // what the container got: the file may have changed since it was hashed
@@ -600,14 +601,16 @@ export class RuleSync {
     this.state.conflicts = conflicts;
     rep.conflicts = plan.conflicts;
 
+    const removedLocal: string[] = [];
     for (const rel of plan.deleteLocal) {
       const problem = await removeLocal(this.rule.root, rel);
       if (problem) rep.problems.push(problem);
       else {
-        forget(rel);
+        removedLocal.push(rel);
         rep.deletedLocal++;
       }
     }
+    forget(removedLocal);
     if (plan.download.length) {
       await this.download(plan.download, remote, rep);
       changed = true;
