@@ -19,6 +19,7 @@ import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
 import type { ContainerChannel, Problem, RemoteStat, WriteEntry } from '../core/ports.js';
 import { parentsOf, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
+import { newHash } from '../core/hash.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
@@ -253,7 +254,7 @@ export class RuleSync {
    */
   async applyBatch(
     changed: Set<string>,
-    opts: { remoteDirs?: Set<string> } = {},
+    opts: { remoteDirs?: Set<string>; remoteFiles?: Set<string> } = {},
   ): Promise<SyncReport> {
     const t0 = performance.now();
     // a directory that changed in the container: its entries may have been added or removed
@@ -269,7 +270,7 @@ export class RuleSync {
       const b = this.state.tree.get(p);
       if (b) base.set(p, b);
     }
-    const remote = await this.readRemote(l.covered, l.tree);
+    const remote = await this.readRemote(l.covered, l.tree, opts.remoteFiles);
     await this.hashWhereNeeded(l.tree, remote);
     const plan = planSync({
       local: l.tree,
@@ -295,9 +296,15 @@ export class RuleSync {
   /**
    * The container side of the covered paths. Replica mode trusts the state (it overwrites
    * whatever is there); the other modes look, so a container edit is never overwritten blindly:
-   * a file whose size and mtime still match what was last written counts as unchanged.
+   * a file whose size and mtime still match what was last written counts as unchanged, unless
+   * the container-side watcher (`reported`), whose listing has sub-second mtimes, saw it change:
+   * a rewrite of the same size within the same second then has its content read and compared.
    */
-  private async readRemote(covered: Set<string>, local?: Tree): Promise<Tree> {
+  private async readRemote(
+    covered: Set<string>,
+    local?: Tree,
+    reported?: Set<string>,
+  ): Promise<Tree> {
     const remote: Tree = new Map();
     const fromState = (b: StateEntry): Entry => ({
       kind: b.kind,
@@ -329,6 +336,7 @@ export class RuleSync {
       }
       return remote;
     }
+    const recheck = new Map<string, RemoteStat>();
     for (const [rel, st] of stats) {
       if (!st || st.kind === 'other') continue;
       const b = this.state.tree.get(rel);
@@ -338,6 +346,7 @@ export class RuleSync {
         (st.kind !== 'file' || (b.rSize === st.size && b.rMtime === st.mtime));
       if (unchanged) {
         remote.set(rel, fromState(b));
+        if (st.kind === 'file' && reported?.has(rel)) recheck.set(rel, st);
       } else if (st.kind === 'dir') {
         remote.set(rel, { kind: 'dir', size: 0, mtimeMs: st.mtime * 1000, mode: st.mode });
       } else {
@@ -352,7 +361,42 @@ export class RuleSync {
         });
       }
     }
+    if (recheck.size) {
+      for (const [rel, hash] of await this.containerHashes([...recheck.keys()])) {
+        const st = recheck.get(rel)!;
+        if (hash !== remote.get(rel)?.hash)
+          remote.set(rel, {
+            kind: 'file',
+            hash,
+            size: st.size,
+            mtimeMs: st.mtime * 1000,
+            mode: st.mode,
+          });
+      }
+    }
     return remote;
+  }
+
+  /** Content hashes of container files (rule-relative paths); a path that cannot be read is left out. */
+  private async containerHashes(rels: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const byDir = new Map<string, Map<string, string>>();
+    for (const rel of rels) {
+      const loc = this.readLocation(rel);
+      if (!loc) continue;
+      if (!byDir.has(loc.dir)) byDir.set(loc.dir, new Map());
+      byDir.get(loc.dir)!.set(loc.sub, rel);
+    }
+    for (const [dir, subs] of byDir) {
+      await this.channel.read(dir, [...subs.keys()], async (sub, entry, content) => {
+        const rel = subs.get(sub);
+        if (!rel || entry.kind !== 'file' || !content) return;
+        const h = newHash();
+        for await (const chunk of content) h.update(chunk);
+        out.set(rel, h.digest('hex'));
+      });
+    }
+    return out;
   }
 
   /**

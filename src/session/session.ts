@@ -178,7 +178,7 @@ export class Session {
           const rel = fromContainerRel(rs.rule, sub);
           if (rel === null) continue;
           if (c.dir && !file) rt.batcher?.add(`${i}\0\x01${rel}`);
-          else if (rel !== '') rt.batcher?.add(`${i}\0${rel}`);
+          else if (rel !== '') rt.batcher?.add(`${i}\0\x02${rel}`);
         }
       };
       // about 0.5 s for ordinary trees, up to 5 s for 100,000 entries: one find per interval
@@ -459,6 +459,8 @@ export class Session {
   private async runBatch(rt: ServiceRuntime, keys: Set<string>): Promise<void> {
     const byRule = new Map<number, Set<string>>();
     const remoteDirs = new Map<number, Set<string>>();
+    // files the container-side watcher saw change (its listing has sub-second mtimes)
+    const remoteFiles = new Map<number, Set<string>>();
     const full = new Set<number>();
     const triggered: string[] = [];
     for (const k of keys) {
@@ -472,6 +474,9 @@ export class Session {
       if (rel === '') full.add(i);
       else if (rel.startsWith('\x01')) {
         remoteDirs.set(i, (remoteDirs.get(i) ?? new Set()).add(rel.slice(1)));
+      } else if (rel.startsWith('\x02')) {
+        remoteFiles.set(i, (remoteFiles.get(i) ?? new Set()).add(rel.slice(1)));
+        byRule.set(i, (byRule.get(i) ?? new Set()).add(rel.slice(1)));
       } else byRule.set(i, (byRule.get(i) ?? new Set()).add(rel));
     }
     const triggers = planTriggers(rt.svc, triggered);
@@ -496,6 +501,7 @@ export class Session {
             else if (byRule.has(i) || remoteDirs.has(i)) {
               rep = await rs.applyBatch(new Set(byRule.get(i)), {
                 remoteDirs: remoteDirs.get(i),
+                remoteFiles: remoteFiles.get(i),
               });
             }
             if (rep) {
