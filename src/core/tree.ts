@@ -59,6 +59,19 @@ export function parentsOf(rel: string): string[] {
   return out;
 }
 
+/**
+ * The directories that have at least one of `keys` below them, the root ('') included when
+ * there is any key: whether a path may have anything below it, in one lookup.
+ */
+export function dirsWithEntries(keys: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const k of keys) {
+    out.add('');
+    for (const d of parentsOf(k)) out.add(d);
+  }
+  return out;
+}
+
 /** True when `rel` is `dir` or lies below it. */
 export function isWithin(rel: string, dir: string): boolean {
   return dir === '' || rel === dir || rel.startsWith(dir + '/');

@@ -10,8 +10,8 @@ import type { Stats } from 'node:fs';
 import { hashBuffer, newHash } from '../core/hash.js';
 import type { Problem } from '../core/ports.js';
 import {
+  dirsWithEntries,
   isWithin,
-  parentsOf,
   type Entry,
   type StateEntry,
   type StateTree,
@@ -283,10 +283,7 @@ export async function readLocalPaths(
   const coverBelow = (rel: string) => {
     const at = base.get(rel);
     if (at && !filter.excluded(rel, at.kind === 'dir')) covered.add(rel);
-    if (!parents) {
-      parents = new Set(['']);
-      for (const k of base.keys()) for (const d of parentsOf(k)) parents.add(d);
-    }
+    parents ??= dirsWithEntries(base.keys());
     if (!parents.has(rel)) return;
     for (const [k, b] of base) {
       if (k !== rel && isWithin(k, rel) && !filter.excluded(k, b.kind === 'dir')) covered.add(k);

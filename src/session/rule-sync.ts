@@ -18,7 +18,14 @@ import { posix } from 'node:path';
 import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
 import type { ContainerChannel, Problem, RemoteStat, WriteEntry } from '../core/ports.js';
-import { parentsOf, type Entry, type StateEntry, type StateTree, type Tree } from '../core/tree.js';
+import {
+  dirsWithEntries,
+  parentsOf,
+  type Entry,
+  type StateEntry,
+  type StateTree,
+  type Tree,
+} from '../core/tree.js';
 import { newHash } from '../core/hash.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
@@ -380,6 +387,23 @@ export class RuleSync {
   /** Content hashes of container files (rule-relative paths); a path that cannot be read is left out. */
   private async containerHashes(rels: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
+    await this.readContainer(rels, async (rel, entry, content) => {
+      if (entry.kind !== 'file' || !content) return;
+      const h = newHash();
+      for await (const chunk of content) h.update(chunk);
+      out.set(rel, h.digest('hex'));
+    });
+    return out;
+  }
+
+  /**
+   * Read container entries of the rule (rule-relative paths), one read per container
+   * directory they lie in; `onEntry` gets each one found with its rule-relative path.
+   */
+  private async readContainer(
+    rels: string[],
+    onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
+  ): Promise<void> {
     const byDir = new Map<string, Map<string, string>>();
     for (const rel of rels) {
       const loc = this.readLocation(rel);
@@ -390,13 +414,9 @@ export class RuleSync {
     for (const [dir, subs] of byDir) {
       await this.channel.read(dir, [...subs.keys()], async (sub, entry, content) => {
         const rel = subs.get(sub);
-        if (!rel || entry.kind !== 'file' || !content) return;
-        const h = newHash();
-        for await (const chunk of content) h.update(chunk);
-        out.set(rel, h.digest('hex'));
+        if (rel !== undefined) await onEntry(rel, entry, content);
       });
     }
-    return out;
   }
 
   /**
@@ -498,14 +518,8 @@ export class RuleSync {
     // the state's directories with entries below them, built on first use: a burst of new
     // directories then costs a lookup each instead of a pass over the whole state each
     let parents: Set<string> | null = null;
-    const recordedAtOrBelow = (rel: string) => {
-      if (tree.has(rel)) return true;
-      if (!parents) {
-        parents = new Set();
-        for (const k of tree.keys()) for (const d of parentsOf(k)) parents.add(d);
-      }
-      return parents.has(rel);
-    };
+    const recordedAtOrBelow = (rel: string) =>
+      tree.has(rel) || (parents ??= dirsWithEntries(tree.keys())).has(rel);
     if (!opts.force) this.guard(plan, local, remote, rep);
 
     // deletions first: a kind change removes the old entry before the new one is written
@@ -705,39 +719,29 @@ export class RuleSync {
   }
 
   private async download(rels: string[], remote: Tree, rep: SyncReport): Promise<void> {
-    const byDir = new Map<string, Map<string, string>>();
-    for (const rel of rels) {
-      const loc = this.readLocation(rel);
-      if (!loc) continue;
-      if (!byDir.has(loc.dir)) byDir.set(loc.dir, new Map());
-      byDir.get(loc.dir)!.set(loc.sub, rel);
-    }
     const seen = new Set<string>();
-    for (const [dir, subs] of byDir) {
-      await this.channel.read(dir, [...subs.keys()], async (sub, entry, content) => {
-        const rel = subs.get(sub)!;
-        seen.add(rel);
-        const mode = entry.kind === 'file' ? entry.mode : entry.kind === 'dir' ? entry.mode : 0o777;
-        const res = await writeLocal(this.rule.root, rel, { ...entry, mode }, content);
-        if ('message' in res) {
-          rep.problems.push(res);
-          return;
-        }
-        const w = res.entry;
-        this.state.unsure?.delete(rel);
-        this.state.tree.set(rel, {
-          kind: w.kind,
-          hash: w.hash,
-          link: w.link,
-          lSize: w.size,
-          lMtimeMs: w.mtimeMs,
-          rSize: entry.size,
-          rMtime: Math.floor(entry.mtimeMs / 1000),
-        });
-        rep.downloaded++;
-        if (w.kind === 'file') rep.downloadedBytes += w.size;
+    await this.readContainer(rels, async (rel, entry, content) => {
+      seen.add(rel);
+      const mode = entry.kind === 'file' ? entry.mode : entry.kind === 'dir' ? entry.mode : 0o777;
+      const res = await writeLocal(this.rule.root, rel, { ...entry, mode }, content);
+      if ('message' in res) {
+        rep.problems.push(res);
+        return;
+      }
+      const w = res.entry;
+      this.state.unsure?.delete(rel);
+      this.state.tree.set(rel, {
+        kind: w.kind,
+        hash: w.hash,
+        link: w.link,
+        lSize: w.size,
+        lMtimeMs: w.mtimeMs,
+        rSize: entry.size,
+        rMtime: Math.floor(entry.mtimeMs / 1000),
       });
-    }
+      rep.downloaded++;
+      if (w.kind === 'file') rep.downloadedBytes += w.size;
+    });
     for (const rel of rels) {
       if (!seen.has(rel) && remote.has(rel))
         rep.problems.push({
