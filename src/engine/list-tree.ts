@@ -4,7 +4,7 @@
  * directory whose content was recorded before (only what changed is then read); images without
  * the tools fall back to the archive endpoint.
  */
-import { StringDecoder } from 'node:string_decoder';
+import { forEachLine } from '../lines.js';
 import type { EntryKind } from '../core/tree.js';
 
 /**
@@ -49,8 +49,6 @@ export async function parseListing(
   out: NodeJS.ReadableStream,
   onEntry: (e: Listed) => void,
 ): Promise<boolean> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
   let bad = false;
   const take = (line: string) => {
     if (bad || line === '' || ROOT_LINE.test(line)) return; // the directory itself
@@ -70,15 +68,6 @@ export async function parseListing(
       mode: mode & 0o7777,
     });
   };
-  for await (const chunk of out) {
-    const text = rest + decoder.write(chunk as Buffer);
-    let from = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-      take(text.slice(from, nl));
-      from = nl + 1;
-    }
-    rest = text.slice(from);
-  }
-  take(rest + decoder.end());
+  await forEachLine(out as AsyncIterable<Buffer>, take);
   return !bad;
 }

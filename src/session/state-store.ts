@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import type { Conflict } from '../core/reconcile.js';
 import type { EntryKind, StateEntry, StateTree } from '../core/tree.js';
+import { forEachLine } from '../lines.js';
 import { writeFileAtomic } from './files.js';
 
 const VERSION = 1;
@@ -122,17 +123,10 @@ async function readStateFile(
       tree.set(p, entryOf(row));
     }
   };
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 18 })) {
-    const text = rest + (chunk as string);
-    let from = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-      take(text.slice(from, nl));
-      from = nl + 1;
-    }
-    rest = text.slice(from);
-  }
-  take(rest);
+  await forEachLine(
+    createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 18 }) as AsyncIterable<string>,
+    take,
+  );
   if (whole) {
     const { entries, ...data } = JSON.parse((whole as string[]).join('\n')) as StateFile;
     check(data);

@@ -1,0 +1,18 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachLine } from './lines.js';
+
+test('forEachLine: lines split across chunks, a character split across buffers, the tail', async () => {
+  const e = Buffer.from('é');
+  async function* chunks() {
+    yield Buffer.from('ab\nc');
+    yield Buffer.concat([Buffer.from('d'), e.subarray(0, 1)]);
+    yield Buffer.concat([e.subarray(1), Buffer.from('\n\nlast')]);
+  }
+  const got: string[] = [];
+  await forEachLine(chunks(), (l) => got.push(l));
+  assert.deepEqual(got, ['ab', 'cdé', '', 'last']);
+  const strings: string[] = [];
+  await forEachLine(['x\n', 'y\n'], (l) => strings.push(l));
+  assert.deepEqual(strings, ['x', 'y', '']);
+});
