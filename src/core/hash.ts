@@ -11,3 +11,16 @@ export function newHash(): Hash {
 export function hashBuffer(buf: Buffer): string {
   return newHash().update(buf).digest('hex');
 }
+
+/** Content hash and length of a stream of chunks (a file read, an archive member). */
+export async function hashChunks(
+  chunks: AsyncIterable<Buffer>,
+): Promise<{ hash: string; size: number }> {
+  const h = newHash();
+  let size = 0;
+  for await (const chunk of chunks) {
+    h.update(chunk);
+    size += chunk.length;
+  }
+  return { hash: h.digest('hex'), size };
+}

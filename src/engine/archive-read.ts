@@ -3,7 +3,7 @@
  * hashed while streaming), and the path-stat header of HEAD /archive.
  */
 import tar from 'tar-stream';
-import { newHash } from '../core/hash.js';
+import { hashChunks } from '../core/hash.js';
 import type { RemoteStat } from '../core/ports.js';
 import type { Entry, Tree } from '../core/tree.js';
 
@@ -34,13 +34,8 @@ export async function treeFromArchive(stream: NodeJS.ReadableStream): Promise<Tr
     switch (h.type) {
       case 'file':
       case 'contiguous-file': {
-        const hash = newHash();
-        let size = 0;
-        for await (const chunk of member as AsyncIterable<Buffer>) {
-          hash.update(chunk);
-          size += chunk.length;
-        }
-        entry = { kind: 'file', hash: hash.digest('hex'), size, ...base };
+        const { hash, size } = await hashChunks(member as AsyncIterable<Buffer>);
+        entry = { kind: 'file', hash, size, ...base };
         break;
       }
       case 'directory':

@@ -18,7 +18,7 @@ import type {
   WriteResult,
 } from '../core/ports.js';
 import type { Entry, Tree } from '../core/tree.js';
-import { newHash } from '../core/hash.js';
+import { hashChunks } from '../core/hash.js';
 import { EngineError } from '../errors.js';
 import { parsePathStat, treeFromArchive } from './archive-read.js';
 import type { EngineCalls } from './calls.js';
@@ -528,13 +528,8 @@ export class DockerChannel implements ContainerChannel {
         tree.set(rel, entry);
         return;
       }
-      const h = newHash();
-      let size = 0;
-      for await (const chunk of content) {
-        h.update(chunk);
-        size += chunk.length;
-      }
-      tree.set(rel, { ...entry, size, hash: h.digest('hex') });
+      const { hash, size } = await hashChunks(content);
+      tree.set(rel, { ...entry, size, hash });
     });
     return tree;
   }

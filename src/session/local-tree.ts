@@ -7,7 +7,7 @@ import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync }
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
-import { hashBuffer, newHash } from '../core/hash.js';
+import { hashBuffer, hashChunks } from '../core/hash.js';
 import type { Problem } from '../core/ports.js';
 import {
   dirsWithEntries,
@@ -47,10 +47,8 @@ const HASH_CHUNK = 4 * 1024 * 1024;
 
 /** Content hash of a file, streamed. `size` (when known) picks the read size. */
 export async function hashFile(path: string, size = 0): Promise<string> {
-  const h = newHash();
   const opts = size > SYNC_READ_MAX ? { highWaterMark: HASH_CHUNK } : {};
-  for await (const chunk of createReadStream(path, opts)) h.update(chunk as Buffer);
-  return h.digest('hex');
+  return (await hashChunks(createReadStream(path, opts) as AsyncIterable<Buffer>)).hash;
 }
 
 /** Hash a small file with one synchronous read; null when it has grown past SYNC_READ_MAX. */

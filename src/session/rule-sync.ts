@@ -26,7 +26,7 @@ import {
   type StateTree,
   type Tree,
 } from '../core/tree.js';
-import { newHash } from '../core/hash.js';
+import { hashChunks } from '../core/hash.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
@@ -389,9 +389,7 @@ export class RuleSync {
     const out = new Map<string, string>();
     await this.readContainer(rels, async (rel, entry, content) => {
       if (entry.kind !== 'file' || !content) return;
-      const h = newHash();
-      for await (const chunk of content) h.update(chunk);
-      out.set(rel, h.digest('hex'));
+      out.set(rel, (await hashChunks(content)).hash);
     });
     return out;
   }
