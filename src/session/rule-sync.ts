@@ -265,10 +265,14 @@ export class RuleSync {
   ): Promise<SyncReport> {
     const t0 = performance.now();
     // a directory that changed in the container: its entries may have been added or removed
-    for (const d of opts.remoteDirs ?? []) {
-      changed.add(d);
-      for (const k of this.state.tree.keys())
-        if (posix.dirname(k) === d || (d === '' && !k.includes('/'))) changed.add(k);
+    // (one pass over the state for all of them: posix.dirname of a top-level path is '.')
+    const dirs = opts.remoteDirs ?? new Set<string>();
+    if (dirs.size) {
+      for (const d of dirs) changed.add(d);
+      for (const k of this.state.tree.keys()) {
+        const parent = posix.dirname(k);
+        if (dirs.has(parent === '.' ? '' : parent)) changed.add(k);
+      }
     }
     changed.delete('');
     const l = await this.readLocal(changed);
