@@ -9,9 +9,18 @@ import { readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 
 const all: LocalFilter = { excluded: () => false, canSkipDir: () => false, symlinks: 'preserve' };
 
-test('a large changed file is left unhashed unless its recorded size is the same', async () => {
+/** Run `fn` in a new temporary directory, removed afterwards. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'composync-local-'));
   try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a large changed file is left unhashed unless its recorded size is the same', () =>
+  inTempDir(async (dir) => {
     const big = Buffer.alloc(3000, 7);
     await writeFile(join(dir, 'grown.bin'), big);
     await writeFile(join(dir, 'same-size.bin'), big);
@@ -33,14 +42,10 @@ test('a large changed file is left unhashed unless its recorded size is the same
     assert.equal(r.tree.get('small.txt')?.hash, hashBuffer(Buffer.from('small')));
     const plain = await readLocalPaths(dir, all, base, changed);
     assert.equal(plain.tree.get('grown.bin')?.hash, hashBuffer(big), 'by default every file');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('deferHashNew: a file the state does not know is left unhashed, a known one is hashed', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'composync-local-'));
-  try {
+test('deferHashNew: a file the state does not know is left unhashed, a known one is hashed', () =>
+  inTempDir(async (dir) => {
     await writeFile(join(dir, 'new.txt'), 'new');
     await writeFile(join(dir, 'known.txt'), 'known, edited');
     const base: StateTree = new Map([
@@ -51,14 +56,10 @@ test('deferHashNew: a file the state does not know is left unhashed, a known one
     });
     assert.equal(r.tree.get('new.txt')?.hash, undefined);
     assert.equal(r.tree.get('known.txt')?.hash, hashBuffer(Buffer.from('known, edited')));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a deleted directory covers what the state had below it; a new one covers only itself', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'composync-local-'));
-  try {
+test('a deleted directory covers what the state had below it; a new one covers only itself', () =>
+  inTempDir(async (dir) => {
     await mkdir(join(dir, 'fresh'));
     await writeFile(join(dir, 'fresh/f.txt'), 'f');
     const e: StateEntry = { kind: 'file', hash: 'h', lSize: 1, lMtimeMs: 1, rSize: 1, rMtime: 0 };
@@ -80,14 +81,10 @@ test('a deleted directory covers what the state had below it; a new one covers o
       'gone/sub',
       'gone/sub/b',
     ]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('scanLocal with deferHashNew: only files the state knows are hashed', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'composync-local-'));
-  try {
+test('scanLocal with deferHashNew: only files the state knows are hashed', () =>
+  inTempDir(async (dir) => {
     await writeFile(join(dir, 'new.txt'), 'new');
     await writeFile(join(dir, 'known.txt'), 'known, edited');
     const base: StateTree = new Map([
@@ -98,7 +95,4 @@ test('scanLocal with deferHashNew: only files the state knows are hashed', async
     assert.equal(r.tree.get('known.txt')?.hash, hashBuffer(Buffer.from('known, edited')));
     const plain = await scanLocal(dir, all, base);
     assert.equal(plain.tree.get('new.txt')?.hash, hashBuffer(Buffer.from('new')), 'by default');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
