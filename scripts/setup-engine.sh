@@ -3,8 +3,10 @@
 # available on a fresh Debian bookworm machine with no container registry.
 #
 #  1. If `docker info` or `docker compose version` fails: install docker.io, docker-cli,
-#     docker-compose and docker-buildx from Debian's trixie suite (pinned at priority 50,
-#     so nothing else is upgraded from it), and start dockerd as root.
+#     docker-compose and docker-buildx from Debian's forky suite (engine 28.5, compose 2.40,
+#     buildx 0.29; pinned at priority 50, so nothing else is upgraded from it: their other
+#     dependencies, runc and iptables among them, come from bookworm), and start dockerd as
+#     root.
 #  2. Build local stand-in images when they are missing (no registry is reachable):
 #       composync/busybox  busybox-static on an empty root filesystem (busybox tar)
 #       composync/node     the host's node binary and the libraries ldd lists, on busybox
@@ -25,28 +27,29 @@ apt_update() {
   fi
 }
 
+SUITE=forky
 install_engine() {
   need_root
-  if ! grep -rqs 'trixie' /etc/apt/sources.list.d/; then
-    log "adding Debian trixie as a low-priority apt source"
-    cat > /etc/apt/sources.list.d/composync-trixie.sources <<'SRC'
+  if ! grep -rqs "Suites: $SUITE" /etc/apt/sources.list.d/; then
+    log "adding Debian $SUITE as a low-priority apt source"
+    cat > /etc/apt/sources.list.d/composync-$SUITE.sources <<SRC
 Types: deb
 URIs: http://deb.debian.org/debian
-Suites: trixie
+Suites: $SUITE
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-    cat > /etc/apt/preferences.d/composync-trixie <<'PIN'
+    cat > /etc/apt/preferences.d/composync-$SUITE <<PIN
 Package: *
-Pin: release n=trixie
+Pin: release n=$SUITE
 Pin-Priority: 50
 PIN
     apt_ready=0
   fi
   apt_update
-  log "installing docker.io, docker-cli, docker-compose, docker-buildx from trixie"
+  log "installing docker.io, docker-cli, docker-compose, docker-buildx from $SUITE"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    docker.io/trixie docker-cli/trixie docker-compose/trixie docker-buildx/trixie >&2
+    docker.io/$SUITE docker-cli/$SUITE docker-compose/$SUITE docker-buildx/$SUITE >&2
 }
 
 # The Debian docker CLI is in /usr/bin; a different client earlier on PATH may not find
@@ -158,7 +161,7 @@ build_scratch() {
 
 main() {
   pick_docker
-  if ! { engine_up || [ -x /usr/bin/dockerd ]; } || ! "$DOCKER" compose version >/dev/null 2>&1 || ! "$DOCKER" buildx version >/dev/null 2>&1; then
+  if ! { engine_up || command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ]; } || ! "$DOCKER" compose version >/dev/null 2>&1 || ! "$DOCKER" buildx version >/dev/null 2>&1; then
     install_engine
     pick_docker
   fi
