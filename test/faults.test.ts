@@ -63,7 +63,6 @@ function assertEqual(diffs: Record<string, string[]>, seed: number) {
 
 // The workload also writes paths these excludes keep out (see soakExcluded).
 const LIFECYCLE = `x-sync:
-  deleteGuard: 1
   exclude: ['*.log', 'node_modules/']
 services:
   rep:

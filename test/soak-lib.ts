@@ -563,8 +563,6 @@ export async function syncLogIssues(
 /** The soak's compose project: every rule watches the same workload. */
 export const SOAK_COMPOSE = `x-sync:
   exclude: ['*.log', 'node_modules/']
-  # a random workload may delete most of a small tree in one batch: that is no accident here
-  deleteGuard: 1
 
 services:
   replica:
@@ -601,6 +599,8 @@ export interface SoakOptions {
   checkpointEvery?: number;
   /** Most operations in one burst. */
   burstMax?: number;
+  /** Operations that make the starting tree, before composync starts (default 30). */
+  initialOps?: number;
   /** How long the trees may take to converge at a checkpoint. */
   convergeTimeoutMs?: number;
   log?: (line: string) => void;
@@ -663,8 +663,12 @@ export async function runSoak(p: TestProject, opts: SoakOptions): Promise<SoakRe
   const two = new LocalWorkload(p.path('two'), rng, 'remote');
   await mkdir(src.root, { recursive: true });
   await mkdir(two.root, { recursive: true });
+  // A file at each root the workload never touches: a root emptied by it would halt the
+  // rule by design (test/safety.test.ts), and the soak is about converging, not halting.
+  await writeFile(join(src.root, 'ROOT'), 'kept\n');
+  await writeFile(join(two.root, 'ROOT'), 'kept\n');
   // a starting tree, so the initial sync has something to do
-  for (let i = 0; i < 30; i++) await (i % 3 ? src : two).step();
+  for (let i = 0; i < (opts.initialOps ?? 30); i++) await (i % 3 ? src : two).step();
   const remote = new RemoteWorkload(rng, '/t/remote');
   const targets = soakTargets(p);
 

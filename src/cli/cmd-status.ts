@@ -25,7 +25,7 @@ export function renderStatus(r: StatusReport, o: { color: boolean; now: number }
     : `project ${r.project}: not live, no watcher running; last known status` +
       (r.updatedAt ? ` (${formatAge(r.updatedAt, o.now)})` : ' (never synced)');
   const stateColor = (s: string) =>
-    s === 'error' ? 'red' : s === 'watching' || s === 'syncing' ? 'green' : 'dim';
+    s === 'error' || s === 'halted' ? 'red' : s === 'watching' || s === 'syncing' ? 'green' : 'dim';
   const rows = r.rules.map((x) => [
     x.service,
     x.rule,
@@ -62,6 +62,7 @@ export function renderStatus(r: StatusReport, o: { color: boolean; now: number }
   const out = [head, lines[0]!];
   r.rules.forEach((x, i) => {
     out.push(lines[i + 1]!);
+    for (const h of x.halted) out.push(`    halted    ${h.container}  ${h.reason}`);
     for (const c of x.conflicts) out.push(`    conflict  ${c.container}  ${c.path}: ${c.reason}`);
     for (const p of x.problems) out.push(`    problem   ${p.container}  ${p.path}: ${p.message}`);
   });

@@ -115,7 +115,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .description('one reconcile of every rule with its initial-sync strategy, then exit')
     .argument('[service...]', 'services (default: all)')
     .option('--dry-run', 'print the plan per path and change nothing')
-    .option('--force', 'apply deletions even past the deleteGuard')
+    .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
     .action((services: string[], o) => run(runSync(ctx(), services, o)));
 
   program
@@ -127,7 +127,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--raw', 'no state: upload every local file, overwriting the container')
     .option('--skip-pull', 'do not pull container changes first (conflicts are still kept)')
     .option('--dry-run', 'print the plan per path and change nothing')
-    .option('--force', 'apply deletions even past the deleteGuard')
+    .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
     .action((services: string[], o) => run(runTransfer(ctx(), 'push', services, o)));
 
   program
@@ -136,7 +136,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .argument('[service...]', 'services (default: all)')
     .option('--raw', 'no state: overwrite local files with every container file')
     .option('--dry-run', 'print the plan per path and change nothing')
-    .option('--force', 'apply deletions even past the deleteGuard')
+    .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
     .action((services: string[], o) => run(runTransfer(ctx(), 'pull', services, o)));
 
   program

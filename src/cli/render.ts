@@ -141,6 +141,7 @@ export function renderPlan(reports: SyncReport[], service: (rule: string) => str
       ...p.deleteLocal.map((x) => `  delete    ${x}  (locally)`),
       ...p.conflicts.map((c) => `  conflict  ${c.path}: ${c.reason}`),
     ];
+    if (r.halted) rows.push(`  halted    ${r.halted.reason}`);
     lines.push(`${head}: ${rows.length ? plural(rows.length, 'change') : 'in sync'}`, ...rows);
   }
   return lines;

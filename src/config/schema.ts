@@ -82,7 +82,7 @@ const deleteGuard = z
   .max(1, { error: 'expected a share greater than 0 and at most 1 (e.g. 0.5)' })
   .meta({
     description:
-      'Pause the rule and report when one batch would delete more than this share (0..1] of a target.',
+      'A scan-based reconcile (start, `sync`, a container start) that would delete more than this share (0..1] of a side through paths no earlier sync recorded holds those deletions back and halts the rule (resume: `composync sync --force SERVICE`). Deletions of synced paths, and every deletion a watcher saw, always go through. Default 0.5; 1 turns the share check off (a missing or emptied root still halts).',
   });
 
 const idOrName = (what: string) =>

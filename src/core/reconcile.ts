@@ -149,7 +149,8 @@ export interface PlanInput {
   unsure?: ReadonlySet<string>;
 }
 
-const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Code-unit order of paths: a directory sorts right before what lies below it. */
+export const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Plan a reconcile of every path any of the three trees knows. */
 export function planSync(input: PlanInput): Plan {
@@ -243,15 +244,8 @@ function descendants(sorted: string[], dir: string): string[] {
   return out;
 }
 
-/** How many keys lie strictly below `dir` in a sorted key list. */
-function countBelow(sorted: string[], dir: string): number {
-  if (dir === '') return sorted.length - (sorted[0] === '' ? 1 : 0);
-  // keys below `dir` are those from `dir/` up to, not including, `dir0` ('0' follows '/')
-  return firstAtOrAfter(sorted, dir + '0') - firstAtOrAfter(sorted, dir + '/');
-}
-
-/** Index of the first key not less than `key` (binary search). */
-function firstAtOrAfter(sorted: string[], key: string): number {
+/** Index of the first key not less than `key` in a sorted key list (binary search). */
+export function firstAtOrAfter(sorted: string[], key: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -308,25 +302,4 @@ export function rawPlan(source: Tree, other: Tree, direction: 'up' | 'down'): Pl
     agreed,
     gone: [],
   };
-}
-
-/**
- * How many entries a plan deletes on each side: a deleted directory counts with everything
- * below it. Used by the delete guard.
- */
-export function countDeletes(
-  plan: Plan,
-  local: Tree,
-  remote: Tree,
-): { remote: number; local: number } {
-  // each deleted path and what the side has below it, found in the sorted keys (a pass over
-  // every key per deleted path was quadratic)
-  const count = (paths: string[], side: Tree) => {
-    if (paths.length === 0) return 0;
-    const sorted = [...side.keys()].sort(byPath);
-    let n = 0;
-    for (const p of paths) n += 1 + countBelow(sorted, p);
-    return n;
-  };
-  return { remote: count(plan.deleteRemote, remote), local: count(plan.deleteLocal, local) };
 }

@@ -6,14 +6,7 @@
  */
 import { join } from 'node:path';
 import { isInside, fromContainerRel, resolveTarget, toContainerPath } from '../core/paths.js';
-import {
-  countDeletes,
-  planSync,
-  rawPlan,
-  restrictPlan,
-  type Conflict,
-  type Plan,
-} from '../core/reconcile.js';
+import { planSync, rawPlan, restrictPlan, type Conflict, type Plan } from '../core/reconcile.js';
 import { posix } from 'node:path';
 import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
@@ -27,6 +20,15 @@ import {
   type Tree,
 } from '../core/tree.js';
 import { hashChunks } from '../core/hash.js';
+import {
+  checkSafety,
+  needsRootFacts,
+  withoutHeld,
+  type Hold,
+  type RootFacts,
+  type Side,
+} from '../core/safety.js';
+import { lstat, readdir } from 'node:fs/promises';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
@@ -61,6 +63,22 @@ export interface SyncReport {
   /** Container paths written or deleted (for exec triggers). */
   changedPaths: string[];
   plan: Plan;
+  /** Set when deletions were held back: the rule is halted (see core/safety). */
+  halted?: Halted;
+}
+
+/** A rule whose deletions are held back until the situation changes or the user resumes it. */
+export interface Halted {
+  /** The side whose deletions are held back. */
+  side: Side;
+  /** What happened and what was held back, in a sentence for the user. */
+  reason: string;
+  /** The command that applies the held deletions. */
+  command: string;
+  /** When the rule halted (ISO time). */
+  since: string;
+  /** Root halts clear themselves once the root is back; the share guard needs a rescan. */
+  cause: Hold['cause'];
 }
 
 /**
@@ -74,21 +92,41 @@ const STAT_LIMIT = 128;
 /** The same where the image has a shell: the channel then stats many paths in one exec. */
 const STAT_LIMIT_SHELL = 4096;
 
-/** The delete guard ignores batches deleting fewer entries than this (normal edits). */
-export const GUARD_MIN_ENTRIES = 10;
-
 export interface ApplyOptions {
-  /** Apply deletions even past the delete guard (an explicit command the user asked for). */
+  /** Apply deletions a halt holds back (an explicit command the user asked for: resume). */
   force?: boolean;
   /** Write the state within a second instead of at once (watch batches: bursts share a write). */
   deferSave?: boolean;
 }
+
+/** A plan after the safety checks: the deletions they held back are taken out. */
+interface Judged {
+  plan: Plan;
+  /** The rule's halt after this plan (raised now or kept from before). */
+  halted?: Halted;
+  /** This plan had deletions held back (the halt is reported with it). */
+  held: boolean;
+  /** A root halt: nothing of the plan is applied, the state stays as it is. */
+  stopped?: boolean;
+}
+
+const emptyPlan = (): Plan => ({
+  upload: [],
+  deleteRemote: [],
+  download: [],
+  deleteLocal: [],
+  conflicts: [],
+  agreed: [],
+  gone: [],
+});
 
 export class RuleSync {
   readonly targetAbs: string;
   private state: RuleState = { tree: new Map(), conflicts: [], unsure: new Set() };
   private owner = { uid: 0, gid: 0 };
   private readonly statePath: string;
+  /** Set while deletions are held back (core/safety); cleared by a safe plan or a resume. */
+  halted: Halted | null = null;
 
   constructor(
     readonly rule: SyncRule,
@@ -208,8 +246,9 @@ export class RuleSync {
       noDown: this.noDown,
       unsure: this.state.unsure,
     });
-    if (opts.dryRun) return this.report(plan, t0, local.problems);
-    return this.apply(plan, local.tree, remote, null, local.problems, t0, opts);
+    const judged = await this.judge(plan, local.tree, remote, this.state.tree, null, opts);
+    if (opts.dryRun) return this.report(judged, t0, local.problems);
+    return this.apply(judged, local.tree, remote, null, local.problems, t0, opts);
   }
 
   /**
@@ -243,9 +282,10 @@ export class RuleSync {
         down: kind === 'pull' || !opts.skipPull,
       });
     }
-    if (opts.dryRun) return this.report(plan, t0, local.problems);
+    const judged = await this.judge(plan, local.tree, remote, this.state.tree, null, opts);
+    if (opts.dryRun) return this.report(judged, t0, local.problems);
     return this.apply(
-      plan,
+      judged,
       local.tree,
       remote,
       opts.raw ? new Set() : null,
@@ -263,7 +303,14 @@ export class RuleSync {
     changed: Set<string>,
     opts: { remoteDirs?: Set<string>; remoteFiles?: Set<string> } = {},
   ): Promise<SyncReport> {
+    // a halt because a root was missing or empty ends when the root is back: one rescan then
+    // applies what was held back, or halts again
     const t0 = performance.now();
+    if (this.halted && this.halted.cause !== 'unexplained') {
+      if (await this.rootsBack()) return this.initialSync();
+      // one side cannot be trusted: nothing moves until it is back or the user resumes
+      return this.report({ plan: emptyPlan(), halted: this.halted, held: false }, t0, []);
+    }
     // a directory that changed in the container: its entries may have been added or removed
     // (one pass over the state for all of them: posix.dirname of a top-level path is '.')
     const dirs = opts.remoteDirs ?? new Set<string>();
@@ -292,7 +339,8 @@ export class RuleSync {
       noDown: this.noDown,
       unsure: this.state.unsure,
     });
-    return this.apply(plan, l.tree, remote, l.covered, l.problems, t0, { deferSave: true });
+    const judged = await this.judge(plan, l.tree, remote, base, l.covered, {});
+    return this.apply(judged, l.tree, remote, l.covered, l.problems, t0, { deferSave: true });
   }
 
   readLocal(changed: Set<string>) {
@@ -470,8 +518,9 @@ export class RuleSync {
     return out;
   }
 
-  private report(plan: Plan, t0: number, problems: Problem[]): SyncReport {
+  private report({ plan, halted, held }: Judged, t0: number, problems: Problem[]): SyncReport {
     return {
+      halted,
       rule: this.rule.id,
       container: this.channel.container.name,
       uploaded: 0,
@@ -481,15 +530,18 @@ export class RuleSync {
       downloadedBytes: 0,
       deletedLocal: 0,
       conflicts: plan.conflicts,
-      problems,
       ms: performance.now() - t0,
       changedPaths: [],
       plan,
+      problems:
+        halted && held
+          ? [...problems, { path: this.haltPath(halted.side), message: halted.reason }]
+          : problems,
     };
   }
 
   private async apply(
-    plan: Plan,
+    judged: Judged,
     local: Tree,
     remote: Tree,
     covered: Set<string> | null,
@@ -497,7 +549,9 @@ export class RuleSync {
     t0: number,
     opts: ApplyOptions = {},
   ): Promise<SyncReport> {
-    const rep = this.report(plan, t0, [...localProblems]);
+    const { plan } = judged;
+    const rep = this.report(judged, t0, [...localProblems]);
+    if (judged.stopped) return rep;
     const tree = this.state.tree;
     const unsure = (this.state.unsure ??= new Set());
     // whether this reconcile changed the state: a no-change sync leaves the file alone
@@ -522,7 +576,6 @@ export class RuleSync {
     let parents: Set<string> | null = null;
     const recordedAtOrBelow = (rel: string) =>
       tree.has(rel) || (parents ??= dirsWithEntries(tree.keys())).has(rel);
-    if (!opts.force) this.guard(plan, local, remote, rep);
 
     // deletions first: a kind change removes the old entry before the new one is written
     if (plan.deleteRemote.length) {
@@ -685,30 +738,137 @@ export class RuleSync {
   }
 
   /**
-   * The delete guard: a plan that would delete more than `deleteGuard` of a side's entries (and
-   * at least GUARD_MIN_ENTRIES) keeps those deletions back and reports a problem instead.
+   * The safety checks of a plan (core/safety): deletions that would empty a side because the
+   * other side's root is missing, empty or not a directory, or that a scan-based plan would make
+   * through more than `deleteGuard` of a side the state never recorded, are held back and the
+   * rule halts. `covered` is null for a scan of the whole rule. With `force` (the user resumed
+   * the rule) nothing is held. Sets or clears {@link halted}, except on a dry run.
    */
-  private guard(plan: Plan, local: Tree, remote: Tree, rep: SyncReport): void {
-    const share = this.deleteGuard;
-    if (share >= 1) return;
-    const n = countDeletes(plan, local, remote);
-    const total = Math.max(this.state.tree.size, local.size, remote.size);
-    const over = (count: number) => count >= GUARD_MIN_ENTRIES && count > share * total;
-    const pct = Math.round(share * 100);
-    if (over(n.remote)) {
-      rep.problems.push({
-        path: this.targetAbs,
-        message: `would delete ${n.remote} of ${total} entries in the container (more than the deleteGuard of ${pct}%): paused, nothing deleted there. If that is what you want, run \`composync sync --force\` or raise deleteGuard.`,
+  private async judge(
+    plan: Plan,
+    local: Tree,
+    remote: Tree,
+    base: StateTree,
+    covered: Set<string> | null,
+    opts: { force?: boolean; dryRun?: boolean },
+  ): Promise<Judged> {
+    const scan = covered === null;
+    const recorded = this.state.tree.size || (this.state.predecessor ?? 0);
+    const rootChecks = this.rule.kind === 'dir';
+    let holds: Hold[] = [];
+    if (!opts.force) {
+      const need = needsRootFacts(plan, recorded, rootChecks);
+      holds = checkSafety({
+        plan,
+        local,
+        remote,
+        base,
+        recorded,
+        rootChecks,
+        localRoot: need.local ? await this.localRoot(scan ? local : null) : undefined,
+        remoteRoot: need.remote ? await this.remoteRoot(remote, covered) : undefined,
+        scan,
+        deleteGuard: this.deleteGuard,
       });
-      plan.deleteRemote = [];
     }
-    if (over(n.local)) {
-      rep.problems.push({
-        path: this.rule.root,
-        message: `would delete ${n.local} of ${total} local entries (more than the deleteGuard of ${pct}%): paused, nothing deleted locally. If that is what you want, run \`composync sync --force\` or raise deleteGuard.`,
-      });
-      plan.deleteLocal = [];
+    // a watch batch leaves a halt as it is (it sees too little to lift one: applyBatch
+    // rescans once the missing root is back); a scan or a resume settles it
+    const keep = scan || opts.force ? null : this.halted;
+    const halted = holds.length ? this.describeHolds(holds) : (keep ?? undefined);
+    if (!opts.dryRun) this.halted = halted ?? null;
+    // a root that is missing or empty stops the whole rule: what the plan would write or
+    // delete on either side rests on a view of that side that cannot be trusted
+    const stopped = holds.some((h) => h.cause !== 'unexplained');
+    return {
+      plan: stopped ? { ...emptyPlan(), conflicts: plan.conflicts } : withoutHeld(plan, holds),
+      halted,
+      held: holds.length > 0,
+      stopped,
+    };
+  }
+
+  /** One sentence per hold, with the command that resumes the rule. */
+  private describeHolds(holds: Hold[]): Halted {
+    const command = `composync sync --force ${this.rule.service}`;
+    const source = this.rule.source;
+    const target = `${this.targetAbs} in ${this.channel.container.name}`;
+    const sentence = (h: Hold): string => {
+      const n = `${h.count} ${h.count === 1 ? 'entry' : 'entries'}`;
+      const there = h.side === 'container' ? 'in the container' : 'locally';
+      if (h.cause === 'unexplained')
+        return `would delete ${n} of ${h.total} ${there} that no earlier sync recorded (more than the deleteGuard of ${Math.round(this.deleteGuard * 100)}%): those deletions are held back`;
+      const root = h.side === 'container' ? `the local source ${source}` : `the target ${target}`;
+      const what =
+        h.cause === 'root-missing'
+          ? 'is missing (deleted, renamed or not mounted)'
+          : h.cause === 'root-kind'
+            ? 'is no longer a directory'
+            : 'is empty';
+      const other = h.side === 'container' ? 'the container' : 'the local source';
+      return `${root} ${what} while ${other} and the last sync still hold content: the rule is halted and syncs nothing (it would have deleted ${n} ${there})`;
+    };
+    const first = holds[0]!;
+    const end =
+      first.cause === 'unexplained'
+        ? `If that is what you want, run \`${command}\`.`
+        : `Restore it and syncing goes on by itself, or run \`${command}\` to apply the deletions.`;
+    return {
+      side: first.side,
+      cause: first.cause,
+      reason: `${holds.map(sentence).join('; ')}. ${end}`,
+      command,
+      since: this.halted?.since ?? new Date().toISOString(),
+    };
+  }
+
+  /** Where a halt is reported: the root of the side that stays as it is. */
+  private haltPath(side: Side): string {
+    return side === 'container' ? this.targetAbs : this.rule.root;
+  }
+
+  /**
+   * The local root now. `scanned` is the rule's whole local tree when the caller has it (it
+   * then only looks at the disk when the tree is empty); else the root's own entries are read.
+   */
+  private async localRoot(scanned: Tree | null): Promise<RootFacts> {
+    if (scanned && scanned.size > 0) return { kind: 'dir', empty: false };
+    const st = await lstat(this.rule.root).catch(() => null);
+    if (!st) return { kind: 'missing', empty: true };
+    if (!st.isDirectory())
+      return {
+        kind: st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other',
+        empty: true,
+      };
+    if (scanned) return { kind: 'dir', empty: true };
+    const names = await readdir(this.rule.root, { withFileTypes: true }).catch(() => []);
+    const empty = names.every((d) => this.filter.excludedBoth(d.name, d.isDirectory()));
+    return { kind: 'dir', empty };
+  }
+
+  /**
+   * The container's root now. `covered` is null when `remote` is the whole scanned side; for a
+   * watch batch it holds the paths `remote` answers for: the target counts as empty when every
+   * top-level entry the state records was asked and is gone, and none new was reported.
+   */
+  private async remoteRoot(remote: Tree, covered: Set<string> | null): Promise<RootFacts> {
+    if (covered === null && remote.size > 0) return { kind: 'dir', empty: false };
+    const st = (await this.channel.stat([this.targetAbs])).get(this.targetAbs) ?? null;
+    if (!st) return { kind: 'missing', empty: true };
+    if (st.kind !== 'dir') return { kind: st.kind, empty: true };
+    if (covered === null) return { kind: 'dir', empty: true };
+    for (const k of remote.keys()) if (!k.includes('/')) return { kind: 'dir', empty: false };
+    for (const k of this.state.tree.keys())
+      if (!k.includes('/') && !covered.has(k)) return { kind: 'dir', empty: false };
+    return { kind: 'dir', empty: true };
+  }
+
+  /** Whether the root whose absence halted the rule is back with content. */
+  private async rootsBack(): Promise<boolean> {
+    if (this.halted?.side === 'container') {
+      const f = await this.localRoot(null);
+      return f.kind === 'dir' && !f.empty;
     }
+    return (await this.remoteRoot(await this.scanRemote(), null)).empty === false;
   }
 
   /** Container path → where it is read from: the rule's target directory and the path below it. */

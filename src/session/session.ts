@@ -18,6 +18,7 @@ import { SyncLog } from './sync-log.js';
 import { RuleSync, type SyncReport } from './rule-sync.js';
 import { paths as files } from './files.js';
 import { StatusWriter } from './status.js';
+import { serveRequests, type ResumeOutcome } from './requests.js';
 
 export type Reporter = (rec: LogRecord) => void;
 
@@ -56,6 +57,7 @@ export class Session {
   private readonly filters = new Map<string, PathFilter>();
   private watcher?: Watcher;
   private stopEvents?: () => void;
+  private stopRequests?: () => void;
   private stopping = false;
   private watching = false;
 
@@ -223,6 +225,35 @@ export class Session {
   }
 
   /**
+   * Resume halted rules: a forced reconcile of every rule of the services (all when empty) in
+   * every attached container, queued behind the batch in flight. What a halt held back is
+   * applied. Used by `composync sync --force` while this session watches.
+   */
+  async resume(services: string[] = []): Promise<SyncReport[]> {
+    const unknown = services.filter((s) => !this.runtimes.has(s));
+    if (unknown.length) throw new Error(`this watcher does not cover ${unknown.join(', ')}`);
+    const chosen = [...this.runtimes.values()].filter(
+      (rt) => services.length === 0 || services.includes(rt.svc.name),
+    );
+    const reports = await Promise.all(
+      chosen.map((rt) =>
+        this.enqueue(rt, async () => {
+          const out: SyncReport[] = [];
+          for (const a of rt.containers.values())
+            for (const rs of a.rules) {
+              const rep = await rs.initialSync({ force: true });
+              this.record(rt.svc.name, rs, rep, 'initial');
+              out.push(rep);
+            }
+          return out;
+        }),
+      ),
+    );
+    await this.status.write();
+    return reports.flat();
+  }
+
+  /**
    * `push` / `pull` of every rule in every running container of the services (see
    * RuleSync.transfer), then report.
    */
@@ -314,7 +345,13 @@ export class Session {
       });
     }
     this.status.update(rs, {
-      state: rep.problems.length ? 'error' : 'watching',
+      state: rs.halted ? 'halted' : rep.problems.length ? 'error' : 'watching',
+      halted: rs.halted && {
+        side: rs.halted.side,
+        reason: rs.halted.reason,
+        command: rs.halted.command,
+        since: rs.halted.since,
+      },
       files: rep.uploaded + rep.deleted + rep.downloaded + rep.deletedLocal,
       bytes: rep.bytes + rep.downloadedBytes,
       wireBytes: rep.wireBytes,
@@ -413,6 +450,11 @@ export class Session {
       }
     });
 
+    // `composync sync --force` from another process resumes halted rules here
+    this.stopRequests = await serveRequests(model.projectDir, async (req) =>
+      (await this.resume(req.services)).map(outcomeOf),
+    );
+
     this.watching = true;
     for (const rt of this.runtimes.values())
       for (const a of rt.containers.values()) await this.watchRemote(rt, a);
@@ -442,7 +484,13 @@ export class Session {
       }
       rt.svc.rules.forEach((rule, i) => {
         const rel = toRel(rule.root, abs);
-        if (rel === null || rel === '') return;
+        if (rel === null) return;
+        // the root itself: it vanished or came back (renamed, unmounted): rescan the rule,
+        // whose safety checks halt it rather than take a missing root for deletions
+        if (rel === '') {
+          if (rule.kind === 'dir') rt.batcher?.add(`${i}\0`);
+          return;
+        }
         if (rule.kind === 'file' && rel !== rule.only) return;
         // an empty path asks for a full reconcile of the rule: its ignore rules changed
         if (rel === '.syncignore' && rule.kind !== 'file') rt.batcher?.add(`${i}\0`);
@@ -621,6 +669,7 @@ export class Session {
     if (this.stopping) return;
     this.stopping = true;
     this.stopEvents?.();
+    this.stopRequests?.();
     await this.watcher?.close();
     for (const rt of this.runtimes.values()) rt.batcher?.flush();
     await Promise.all([...this.runtimes.values()].map((rt) => rt.queue));
@@ -643,6 +692,18 @@ export class Session {
     await this.log.flush();
   }
 }
+
+const outcomeOf = (r: SyncReport): ResumeOutcome => ({
+  rule: r.rule,
+  container: r.container,
+  uploaded: r.uploaded,
+  deleted: r.deleted,
+  downloaded: r.downloaded,
+  deletedLocal: r.deletedLocal,
+  conflicts: r.conflicts.length,
+  problems: r.problems,
+  halted: !!r.halted,
+});
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 

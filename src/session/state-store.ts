@@ -39,6 +39,12 @@ export interface RuleState {
    * nothing changes, that file need not be written again.
    */
   stored?: boolean;
+  /**
+   * Entries the state of this rule held for a predecessor of the container (same name, another
+   * id: recreated). Its records do not apply to the new container, but they tell the safety
+   * checks that this rule had content before (an empty new target is then suspect).
+   */
+  predecessor?: number;
 }
 
 /**
@@ -52,12 +58,15 @@ export async function loadState(
 ): Promise<RuleState> {
   // a rule re-attached to a recreated container must see what its predecessor recorded
   await flushState(path);
+  let foreign = false;
   try {
     const data = await readStateFile(path, (head) => {
       if (head.version !== VERSION || head.target !== expect.target) throw new Error('stale');
       if (expect.containerId && head.containerId && head.containerId !== expect.containerId)
-        throw new Error('another container');
+        foreign = true;
     });
+    if (foreign)
+      return { tree: new Map(), conflicts: [], unsure: new Set(), predecessor: data.tree.size };
     // a file in the old one-line layout is rewritten by the next reconcile
     const stored =
       !data.oneLine &&

@@ -10,7 +10,17 @@ import type { Problem } from '../core/ports.js';
 import type { RuleSync } from './rule-sync.js';
 import { writeFileAtomic } from './files.js';
 
-export type RuleState = 'watching' | 'syncing' | 'error' | 'stopped' | 'not watching';
+export type RuleState = 'watching' | 'syncing' | 'halted' | 'error' | 'stopped' | 'not watching';
+
+/** A rule whose deletions are held back (core/safety), as the status file and report show it. */
+export interface HaltStatus {
+  /** The side whose deletions are held back. */
+  side: 'local' | 'container';
+  reason: string;
+  /** The command that resumes the rule (applies what was held back). */
+  command: string;
+  since: string;
+}
 
 /** One rule in one container, as stored in the status file. */
 export interface RuleStatus {
@@ -28,6 +38,8 @@ export interface RuleStatus {
   wireBytes?: number;
   conflicts: { path: string; reason: string }[];
   problems: Problem[];
+  /** Set while the rule is halted in this container. */
+  halted?: HaltStatus | null;
 }
 
 export interface StatusFile {
@@ -90,6 +102,8 @@ export class StatusWriter {
       bytes?: number;
       wireBytes?: number;
       problems?: Problem[];
+      /** The rule's halt after the change (null: not halted). */
+      halted?: HaltStatus | null;
     },
   ): void {
     const key = `${rs.rule.id}@${rs.channel.container.name}`;
@@ -120,6 +134,7 @@ export class StatusWriter {
       st.lastSync = new Date().toISOString();
     }
     if (change.problems) st.problems = change.problems.slice(0, 50);
+    if (change.halted !== undefined) st.halted = change.halted;
     // while watching, `status` must see every batch and every container start or stop
     if (this.watching) this.schedule();
   }
@@ -157,7 +172,8 @@ export class StatusWriter {
     if (opts.watching !== undefined) {
       this.watching = opts.watching;
       if (!opts.watching)
-        for (const r of this.rules.values()) if (r.state !== 'error') r.state = 'not watching';
+        for (const r of this.rules.values())
+          if (r.state !== 'error' && r.state !== 'halted') r.state = 'not watching';
     }
     const own = this.snapshot();
     this.chain = this.chain
@@ -197,6 +213,7 @@ export interface ContainerStatus {
   bytes: number;
   conflicts: number;
   problems: number;
+  halted: HaltStatus | null;
 }
 
 /** One rule of the model with its containers, in a status report. */
@@ -207,7 +224,10 @@ export interface RuleReport {
   /** The container path (resolved against the WORKDIR once a container was seen). */
   target: string;
   mode: string;
-  /** The most telling state of its containers: error, syncing, watching, stopped, not watching. */
+  /**
+   * The most telling state of its containers: halted, error, syncing, watching, stopped, not
+   * watching.
+   */
   state: RuleState;
   containers: ContainerStatus[];
   /** Latest sync over its containers. */
@@ -219,6 +239,8 @@ export interface RuleReport {
   wireBytes: number;
   conflicts: { container: string; path: string; reason: string }[];
   problems: { container: string; path: string; message: string }[];
+  /** The containers in which the rule is halted, with why and the command that resumes it. */
+  halted: ({ container: string } & HaltStatus)[];
 }
 
 /** The output of `composync status --json`. */
@@ -232,6 +254,7 @@ export interface StatusReport {
 }
 
 const STATE_RANK: Record<RuleState, number> = {
+  halted: 5,
   error: 4,
   syncing: 3,
   watching: 2,
@@ -266,6 +289,7 @@ export function statusReport(
         bytes: e.bytes,
         conflicts: e.conflicts.length,
         problems: e.problems.length,
+        halted: e.halted ?? null,
       }));
       const none: RuleState = covered.has(svc.name) ? 'stopped' : 'not watching';
       const state = containers.reduce<RuleState>(
@@ -290,6 +314,7 @@ export function statusReport(
         wireBytes: mine.reduce((n, e) => n + (e.wireBytes ?? 0), 0),
         conflicts: mine.flatMap((e) => e.conflicts.map((c) => ({ container: e.container, ...c }))),
         problems: mine.flatMap((e) => e.problems.map((p) => ({ container: e.container, ...p }))),
+        halted: mine.flatMap((e) => (e.halted ? [{ container: e.container, ...e.halted }] : [])),
       });
     }
   }
