@@ -107,6 +107,7 @@ describe('roots that vanish or come back empty halt the rule', { timeout: 600_00
           '      - { source: ./rev, target: /t, mode: one-way-replica-reverse }',
           "    volumes: ['/t']\n",
         ) +
+        service('owned', '      - { source: ./own, target: /t, mode: two-way-safe }') +
         service(
           'recreated',
           '      - { source: ./rec, target: /t, mode: two-way-safe }',
@@ -116,6 +117,7 @@ describe('roots that vanish or come back empty halt the rule', { timeout: 600_00
     for (const [k, v] of Object.entries(files(30, 'r'))) tree[`rep/${k}`] = v;
     for (const [k, v] of Object.entries(files(20, 't'))) tree[`two/${k}`] = v;
     for (const [k, v] of Object.entries(files(20, 'c'))) tree[`rec/${k}`] = v;
+    for (const [k, v] of Object.entries(files(12, 'o'))) tree[`own/${k}`] = v;
     p = await TestProject.create('safety-roots', tree);
     await mkdir(p.path('rev'), { recursive: true });
     w = p.spawn(['up', '--watch', '--no-logs']);
@@ -132,6 +134,7 @@ describe('roots that vanish or come back empty halt the rule', { timeout: 600_00
       ['replica', 'rep'],
       ['twoway', 'two'],
       ['recreated', 'rec'],
+      ['owned', 'own'],
     ] as const)
       assert.deepEqual(await remoteFiles(p, svc, '/t'), await localFiles(p.path(dir)), svc);
   });
@@ -213,19 +216,24 @@ describe('roots that vanish or come back empty halt the rule', { timeout: 600_00
     assert.deepEqual(await halts(p, 'recreated/0'), []);
   });
 
-  test('an emptied source halts the replica; `composync sync --force SERVICE` resumes it in the watcher', async () => {
-    for (const d of ['d0', 'd1', 'd2']) await rm(p.path(`rep/${d}`), { recursive: true });
-    await waitFor(async () => (await halts(p, 'replica/0')).length === 1, {
-      timeoutMs: 60_000,
-      what: 'replica/0 halted',
-    });
+  test('a two-way-safe target emptied in the container while watching: no local file is deleted', async () => {
+    const local = await localFiles(p.path('own'));
+    assert.notEqual(await p.exec('owned', ['sh', '-c', 'rm -rf /t/*']), null);
+    const h = await haltOf(p, 'owned/0');
+    assert.equal(h.side, 'local');
+    assert.deepEqual(await localFiles(p.path('own')), local);
+  });
+
+  test('a halted replica: `composync sync --force SERVICE` resumes it in the watcher', async () => {
+    await rename(p.path('rep'), p.path('rep.gone'));
+    await haltOf(p, 'replica/0');
     assert.equal(Object.keys(await remoteFiles(p, 'replica', '/t')).length, 29);
     const r = await p.composync(['sync', '--force', 'replica']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /watcher .* resumes/);
     assert.deepEqual(await remoteFiles(p, 'replica', '/t'), {});
     assert.deepEqual(await halts(p, 'replica/0'), []);
-    // and it mirrors again
+    // and it mirrors again once the source is back
     await p.write('rep/new.txt', 'after the resume\n');
     await waitFor(
       async () => (await p.readRemote('replica', '/t/new.txt')) === 'after the resume\n',
@@ -298,10 +306,14 @@ describe('deletions the user made go through, whatever their share', { timeout: 
     assert.doesNotMatch(w.output, /halted|deleteGuard/);
   });
 
-  test('`rm -rf` of most of the tree while watching goes through', async () => {
-    // six of the seven directories: 86 of 100 files (an emptied root is a halt, above)
+  test('`rm -rf` of most of the tree while watching goes through, and of all of it', async () => {
+    // six of the seven directories: 86 of 100 files
     for (let d = 0; d < 6; d++) await rm(p.path(`repo/src/m${d}`), { recursive: true });
     for (const svc of ['replica', 'safe']) await equalToCheckout(svc);
+    // everything but .git: a root the watcher saw being emptied is the user's doing
+    await rm(p.path('repo/src'), { recursive: true });
+    for (const svc of ['replica', 'safe']) await equalToCheckout(svc);
+    assert.deepEqual(await remoteFiles(p, 'replica', '/t'), {});
     assert.doesNotMatch(w.output, /halted/);
   });
 });

@@ -663,10 +663,6 @@ export async function runSoak(p: TestProject, opts: SoakOptions): Promise<SoakRe
   const two = new LocalWorkload(p.path('two'), rng, 'remote');
   await mkdir(src.root, { recursive: true });
   await mkdir(two.root, { recursive: true });
-  // A file at each root the workload never touches: a root emptied by it would halt the
-  // rule by design (test/safety.test.ts), and the soak is about converging, not halting.
-  await writeFile(join(src.root, 'ROOT'), 'kept\n');
-  await writeFile(join(two.root, 'ROOT'), 'kept\n');
   // a starting tree, so the initial sync has something to do
   for (let i = 0; i < (opts.initialOps ?? 30); i++) await (i % 3 ? src : two).step();
   const remote = new RemoteWorkload(rng, '/t/remote');

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planSync } from './reconcile.js';
-import { MODES, defaultInitialSync, type Mode } from './model.js';
+import { MODES, type Mode } from './model.js';
+import { defaultInitialSync } from './modes.js';
 import { checkSafety, GUARD_MIN_ENTRIES, withoutHeld, type RootFacts } from './safety.js';
 import type { Entry, StateEntry, StateTree, Tree } from './tree.js';
 
@@ -100,6 +101,39 @@ describe('root safety', () => {
         } else assert.deepEqual(r.holds, []);
       });
     }
+
+  test('in a watch batch an emptied root is the user’s doing, but for a two-way container target', () => {
+    const synced2 = tree(['a', 'b']);
+    const batch = (mode: Mode, facts: { localRoot?: RootFacts; remoteRoot?: RootFacts }) => {
+      const local = facts.localRoot ? new Map() : synced2;
+      const remote = facts.remoteRoot ? new Map() : synced2;
+      const plan = planSync({ local, remote, base: state(synced2), mode });
+      return checkSafety({
+        plan,
+        local,
+        remote,
+        base: state(synced2),
+        recorded: 2,
+        rootChecks: true,
+        localRoot: facts.localRoot ?? ok,
+        remoteRoot: facts.remoteRoot ?? ok,
+        scan: false,
+        twoWay: mode.startsWith('two-way'),
+        deleteGuard: 0.5,
+      }).map((h) => `${h.side}:${h.cause}`);
+    };
+    for (const mode of ['one-way-replica', 'one-way-safe', 'two-way-safe'] as Mode[]) {
+      assert.deepEqual(batch(mode, { localRoot: roots.emptied }), [], mode);
+      assert.deepEqual(batch(mode, { localRoot: roots.missing }), ['container:root-missing'], mode);
+    }
+    for (const mode of ['one-way-replica-reverse', 'one-way-reverse'] as Mode[])
+      assert.deepEqual(batch(mode, { remoteRoot: roots.emptied }), [], mode);
+    for (const mode of ['two-way-safe', 'two-way-resolved'] as Mode[])
+      assert.deepEqual(batch(mode, { remoteRoot: roots.emptied }), ['local:root-emptied'], mode);
+    assert.deepEqual(batch('one-way-replica-reverse', { remoteRoot: roots['a file'] }), [
+      'local:root-kind',
+    ]);
+  });
 
   test('a recreated container (empty state, a predecessor with content) counts as recorded', () => {
     const local = tree(names(20));

@@ -5,7 +5,9 @@
  * - A root that is missing, emptied or of another kind than a directory, while the recorded
  *   state still holds content: an unmounted volume, a wrong path, a source renamed away, a
  *   container recreated with an empty target. Propagating that as deletions would empty the
- *   other side, so the rule halts instead: nothing is deleted on the other side.
+ *   other side, so the rule halts instead: nothing is deleted on the other side. A root a
+ *   watcher saw being emptied is the user's doing, except a two-way rule's container target
+ *   (see SafetyInput.scan).
  * - A scan-based plan (initial sync, `sync`, the resync after a container start) that would
  *   delete more than `deleteGuard` of a side through paths no earlier sync recorded: those
  *   deletions are not the user's (the state cannot explain them), so they are held back.
@@ -66,8 +68,15 @@ export interface SafetyInput {
    */
   localRoot?: RootFacts;
   remoteRoot?: RootFacts;
-  /** A plan from a scan of both sides, not a watch batch: the share guard applies. */
+  /**
+   * A plan from a scan of both sides (start, `sync`, a container start), not a watch batch.
+   * In a batch the deletions are what a watcher saw happen: an emptied root is then the user's
+   * doing, except a container target emptied under a two-way rule (`twoWay`), whose local
+   * side is the user's own work. A missing root or one of another kind halts either way.
+   */
   scan: boolean;
+  /** The rule moves files both ways. */
+  twoWay?: boolean;
   /** The share of a side that unexplained deletions may reach (1: no guard). */
   deleteGuard: number;
 }
@@ -138,10 +147,12 @@ export function checkSafety(input: SafetyInput): Hold[] {
     const tree = side === 'container' ? remote : local;
     const total = Math.max(tree.size, recorded);
     // the other side's root decides whether these deletions mean anything
-    const cause =
+    let cause =
       input.rootChecks && recorded > 0
         ? rootCause(side === 'container' ? input.localRoot : input.remoteRoot)
         : null;
+    if (cause === 'root-emptied' && !input.scan && !(side === 'local' && input.twoWay))
+      cause = null;
     if (cause) {
       const counted = tally(paths, tree, base);
       const count = counted.reduce((n, t) => n + t.count, 0);
