@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PathFilter } from '../core/ignore.js';
-import { modeDirection, type Mode, type SyncRule } from '../core/model.js';
+import type { Mode, SyncRule } from '../core/model.js';
+import { modeDirection } from '../core/modes.js';
 import type { ContainerChannel, Problem } from '../core/ports.js';
 import type { Tree } from '../core/tree.js';
 import { verifyTrees, type DriftEntry, type VerifyResult } from '../core/verify.js';

@@ -13,18 +13,15 @@ import {
   DEFAULT_DEBOUNCE_MS,
   DEFAULT_DELETE_GUARD,
   DEFAULT_MAX_WAIT_MS,
-  INITIAL_SYNCS,
   MODE_ALIASES,
-  defaultInitialSync,
-  modeDirection,
   type ExecRule,
-  type InitialSync,
   type Mode,
   type RestartRule,
   type ServiceSync,
   type SyncModel,
   type SyncRule,
 } from '../core/model.js';
+import { modeSpec } from '../core/modes.js';
 import {
   normalizeSignal,
   parseFileMode,
@@ -71,12 +68,6 @@ export interface NormalizeResult {
 }
 
 /** Initial-sync strategies allowed per direction: a strategy never writes where a mode may not. */
-const STRATEGIES_BY_DIRECTION: Record<'up' | 'down' | 'both', readonly InitialSync[]> = {
-  up: ['mirrorLocal', 'preferLocal', 'disabled'],
-  down: ['mirrorRemote', 'preferRemote', 'disabled'],
-  both: INITIAL_SYNCS,
-};
-
 const GLOB_CHARS = /[*?[{]/;
 
 /**
@@ -264,10 +255,11 @@ function normalizeRule(
   st: Shared,
 ): SyncRule | null {
   const mode: Mode = r.mode ? (MODE_ALIASES[r.mode] ?? (r.mode as Mode)) : 'one-way-safe';
-  const initialSync = r.initialSync ?? defaultInitialSync(mode);
-  const allowed = STRATEGIES_BY_DIRECTION[modeDirection(mode)];
+  const spec = modeSpec(mode);
+  const initialSync = r.initialSync ?? spec.defaultInitialSync;
+  const allowed = spec.initialSyncs;
   if (!allowed.includes(initialSync)) {
-    const side = modeDirection(mode) === 'up' ? 'local files' : 'the container';
+    const side = spec.direction === 'up' ? 'local files' : 'the container';
     st.problems.push({
       path: [...path, 'initialSync'],
       message: `initialSync "${initialSync}" would change ${side}, which mode ${mode} never does; expected one of: ${allowed.join(', ')}`,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { INITIAL_SYNCS, MODES, MODE_ALIASES } from '../core/model.js';
+import { modesDescription } from '../core/modes.js';
 
 /** Linux signal numbers (containers run Linux whatever the host is). */
 export const LINUX_SIGNALS: Record<string, number> = {
@@ -146,11 +147,7 @@ export const syncRuleSchema = strict({
     })
     .optional()
     .meta({
-      description:
-        'Sync mode (Mutagen names). one-way-safe (alias one-way, the default): local -> container, ' +
-        'container-side edits are reported as conflicts. one-way-replica: the target mirrors the source. ' +
-        'one-way-reverse / one-way-replica-reverse: container -> local. two-way-safe (alias two-way): ' +
-        'both ways, conflicts left alone and reported. two-way-resolved: both ways, local wins.',
+      description: modesDescription(),
     }),
   exclude: patterns(
     'dockerignore patterns relative to the source; `!` re-includes. Merged with the service and top-level excludes.',

@@ -30,27 +30,6 @@ export const INITIAL_SYNCS = [
 ] as const;
 export type InitialSync = (typeof INITIAL_SYNCS)[number];
 
-/** Which way a mode moves files. */
-export function modeDirection(mode: Mode): 'up' | 'down' | 'both' {
-  if (mode === 'one-way-reverse' || mode === 'one-way-replica-reverse') return 'down';
-  if (mode === 'two-way-safe' || mode === 'two-way-resolved') return 'both';
-  return 'up';
-}
-
-/** The SPEC's default initial-sync strategy per mode. */
-export function defaultInitialSync(mode: Mode): InitialSync {
-  switch (mode) {
-    case 'one-way-replica':
-      return 'mirrorLocal';
-    case 'one-way-replica-reverse':
-      return 'mirrorRemote';
-    case 'one-way-reverse':
-      return 'preferRemote';
-    default:
-      return 'preferLocal';
-  }
-}
-
 /** Paths never synced, whatever the configuration says (dockerignore syntax). */
 export const BUILTIN_EXCLUDES = [
   '.git',

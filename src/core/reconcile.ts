@@ -4,7 +4,8 @@
  * the rule's mode and, for paths the state knows nothing about, its initial-sync strategy
  * (DevSpace's names). `planSync` applies it to whole trees and returns what to do.
  */
-import { modeDirection, type InitialSync, type Mode } from './model.js';
+import type { InitialSync, Mode } from './model.js';
+import { MODE_SPECS } from './modes.js';
 import {
   isWithin,
   sameContent,
@@ -31,44 +32,22 @@ export function decide(
   strategy?: InitialSync,
 ): Action {
   if (sameContent(local, remote)) return 'none';
-  const direction = modeDirection(mode);
-  const up = direction !== 'down';
-  const down = direction !== 'up';
+  const spec = MODE_SPECS[mode];
+  const up = spec.direction !== 'down';
+  const down = spec.direction !== 'up';
 
   if (strategy === 'mirrorLocal') return local ? 'upload' : 'delete-remote';
   if (strategy === 'mirrorRemote') return remote ? 'download' : 'delete-local';
   if (strategy && strategy !== 'disabled' && !base) {
     return decideUnknownBase(local, remote, strategy, up, down);
   }
-
-  const localChanged = !sameContent(local, base);
-  const remoteChanged = !sameContent(remote, base);
-  switch (mode) {
-    case 'one-way-replica':
-      return local ? 'upload' : 'delete-remote';
-    case 'one-way-replica-reverse':
-      return remote ? 'download' : 'delete-local';
-    case 'one-way-safe':
-      if (!remoteChanged) return local ? 'upload' : 'delete-remote';
-      if (!remote) return 'upload'; // deleted in the container: restore it (local exists here)
-      if (!local && !base) return 'none'; // container-only: keep
-      return 'conflict';
-    case 'one-way-reverse':
-      if (!localChanged) return remote ? 'download' : 'delete-local';
-      if (!local) return 'download';
-      if (!remote && !base) return 'none'; // local-only: keep
-      return 'conflict';
-    case 'two-way-safe':
-      if (!remoteChanged) return local ? 'upload' : 'delete-remote';
-      if (!localChanged) return remote ? 'download' : 'delete-local';
-      // changed on both sides: a modification wins over a deletion, never both lost
-      if (!local) return 'download';
-      if (!remote) return 'upload';
-      return 'conflict';
-    case 'two-way-resolved':
-      if (!localChanged) return remote ? 'download' : 'delete-local';
-      return local ? 'upload' : 'delete-remote';
-  }
+  return spec.decide({
+    local: !!local,
+    remote: !!remote,
+    base: !!base,
+    localChanged: !sameContent(local, base),
+    remoteChanged: !sameContent(remote, base),
+  });
 }
 
 function decideUnknownBase(

@@ -16,7 +16,8 @@
  * state to judge by, only the two sides, so the comparison is `sameContent`, the planner's own
  * equality.
  */
-import { modeDirection, type Mode } from './model.js';
+import type { Mode } from './model.js';
+import { MODE_SPECS } from './modes.js';
 import { parentsOf, sameContent, type Entry, type EntryKind, type Tree } from './tree.js';
 
 /** One difference. Below a directory that is missing or extra, only the directory is listed. */
@@ -52,17 +53,10 @@ export interface VerifyInput {
   noDown?: (rel: string, isDir: boolean) => boolean;
 }
 
-const MIRRORING: ReadonlySet<Mode> = new Set<Mode>([
-  'one-way-replica',
-  'one-way-replica-reverse',
-  'two-way-safe',
-  'two-way-resolved',
-]);
-
 /** Compare the two trees of one rule and container (see the module comment for the rules). */
 export function verifyTrees(input: VerifyInput): VerifyResult {
   const { local, remote, mode } = input;
-  const direction = modeDirection(mode);
+  const direction = MODE_SPECS[mode].direction;
   const noUp = input.noUp ?? (() => false);
   const noDown = input.noDown ?? (() => false);
   // for one-way rules the truth is one side; two-way rules compare both ways
@@ -110,7 +104,7 @@ export function verifyTrees(input: VerifyInput): VerifyResult {
     if (e.kind === 'dir' || r?.kind === 'dir') reported.set(rel, e);
   }
 
-  const extraIsDrift = MIRRORING.has(mode);
+  const extraIsDrift = MODE_SPECS[mode].mirrors;
   return {
     compared,
     missing,

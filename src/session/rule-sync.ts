@@ -1,25 +1,18 @@
 /**
- * One sync rule bound to one container: initial reconcile and watch batches. Reads both sides,
- * asks the pure planner what to do, applies it through the container channel, and records the
- * agreed state. Per-path failures come back as data in the report; only a lost container or
- * engine rejects.
+ * One sync rule bound to one container: initial reconcile and watch batches. A coordinator:
+ * reads both sides (the local tree, the container through its RemoteView), asks the pure
+ * planner what to do (core/reconcile) and whether it is safe (core/safety), has the
+ * PlanApplier carry it out, and records the next state (core/transition). Per-path failures
+ * come back as data in the report; only a lost container or engine rejects.
  */
-import { join } from 'node:path';
-import { isInside, fromContainerRel, resolveTarget, toContainerPath } from '../core/paths.js';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { resolveTarget } from '../core/paths.js';
 import { planSync, rawPlan, restrictPlan, type Conflict, type Plan } from '../core/reconcile.js';
-import { posix } from 'node:path';
-import { removeLocal, writeLocal } from './local-writer.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
-import type { ContainerChannel, Problem, RemoteStat, WriteEntry } from '../core/ports.js';
-import {
-  dirsWithEntries,
-  parentsOf,
-  type Entry,
-  type StateEntry,
-  type StateTree,
-  type Tree,
-} from '../core/tree.js';
-import { hashChunks } from '../core/hash.js';
+import { modeDirection, TRANSFER_MODE } from '../core/modes.js';
+import type { ContainerChannel, Problem } from '../core/ports.js';
+import type { StateTree, Tree } from '../core/tree.js';
 import {
   checkSafety,
   needsRootFacts,
@@ -28,10 +21,12 @@ import {
   type RootFacts,
   type Side,
 } from '../core/safety.js';
-import { lstat, readdir } from 'node:fs/promises';
+import { applyTransition, nextState } from '../core/transition.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
+import { PlanApplier } from './apply-plan.js';
+import { RemoteView } from './remote-view.js';
 
 /** Filter of a rule, by direction (implemented by core/ignore's PathFilter). */
 export interface RuleFilter {
@@ -87,11 +82,6 @@ export interface Halted {
  */
 const DEFER_HASH_OVER = 8 * 1024 * 1024;
 
-/** A batch above this many paths reads the container side with one scan instead of stats. */
-const STAT_LIMIT = 128;
-/** The same where the image has a shell: the channel then stats many paths in one exec. */
-const STAT_LIMIT_SHELL = 4096;
-
 export interface ApplyOptions {
   /** Apply deletions a halt holds back (an explicit command the user asked for: resume). */
   force?: boolean;
@@ -127,6 +117,9 @@ export class RuleSync {
   private readonly statePath: string;
   /** Set while deletions are held back (core/safety); cleared by a safe plan or a resume. */
   halted: Halted | null = null;
+  /** The container side, read (scans, stats, hashes, entries). */
+  readonly remote: RemoteView;
+  private readonly applier: PlanApplier;
 
   constructor(
     readonly rule: SyncRule,
@@ -136,6 +129,13 @@ export class RuleSync {
   ) {
     this.targetAbs = resolveTarget(rule.target, channel.info.workdir);
     this.statePath = files.state(model.projectDir, rule.id, channel.container.name);
+    this.remote = new RemoteView(rule, channel, this.targetAbs, filter, () => this.state.tree);
+    this.applier = new PlanApplier(rule, channel, this.targetAbs, this.remote, () => this.owner);
+  }
+
+  /** Scan the container side of the rule, as rule-relative entries the rule covers. */
+  scanRemote(): Promise<Tree> {
+    return this.remote.scan();
   }
 
   get localFilter(): LocalFilter {
@@ -172,33 +172,6 @@ export class RuleSync {
         : { uid: this.channel.info.uid, gid: this.channel.info.gid };
   }
 
-  /** Scan the container side of the rule, as rule-relative entries the rule covers. */
-  async scanRemote(): Promise<Tree> {
-    const out: Tree = new Map();
-    if (this.rule.kind === 'file') {
-      const st = (await this.channel.stat([this.targetAbs])).get(this.targetAbs);
-      if (!st || st.kind === 'dir' || st.kind === 'other') return out;
-      const t = await this.channel.scan(this.targetAbs);
-      const e = t?.get('') ?? (t && t.size === 1 ? [...t.values()][0] : undefined);
-      if (e && this.rule.only) out.set(this.rule.only, e);
-      return out;
-    }
-    // what the state recorded spares reading the files that did not change since
-    const tree = await this.channel.scanKnown(this.targetAbs, (remoteRel) => {
-      const rel = fromContainerRel(this.rule, remoteRel);
-      const b = rel ? this.state.tree.get(rel) : undefined;
-      return b && { kind: b.kind, size: b.rSize, mtime: b.rMtime, hash: b.hash, link: b.link };
-    });
-    if (!tree) return out;
-    for (const [remoteRel, e] of tree) {
-      const rel = fromContainerRel(this.rule, remoteRel);
-      if (rel === null || rel === '') continue;
-      if (this.filter.excludedBoth(rel, e.kind === 'dir')) continue;
-      out.set(rel, e);
-    }
-    return out;
-  }
-
   private noUp = (rel: string) => this.filter.excluded(rel, false, 'up');
   private noDown = (rel: string) => this.filter.excluded(rel, false, 'down');
 
@@ -233,7 +206,7 @@ export class RuleSync {
     // copy into an empty target reads each file once, to send it)
     const [local, remote] = await Promise.all([
       opts.local ?? this.scanLocal({ deferHashNew: true }),
-      this.scanRemote(),
+      this.remote.scan(),
     ]);
     await this.hashWhereNeeded(local.tree, remote);
     const plan = planSync({
@@ -262,7 +235,7 @@ export class RuleSync {
   ): Promise<SyncReport> {
     const t0 = performance.now();
     const local = await this.scanLocal();
-    const remote = await this.scanRemote();
+    const remote = await this.remote.scan();
     let plan: Plan;
     if (opts.raw) {
       plan =
@@ -272,7 +245,7 @@ export class RuleSync {
         local: local.tree,
         remote,
         base: this.state.tree,
-        mode: 'two-way-safe',
+        mode: TRANSFER_MODE,
         noUp: this.noUp,
         noDown: this.noDown,
         unsure: this.state.unsure,
@@ -328,7 +301,7 @@ export class RuleSync {
       const b = this.state.tree.get(p);
       if (b) base.set(p, b);
     }
-    const remote = await this.readRemote(l.covered, l.tree, opts.remoteFiles);
+    const remote = await this.remote.read(l.covered, l.tree, opts.remoteFiles);
     await this.hashWhereNeeded(l.tree, remote);
     const plan = planSync({
       local: l.tree,
@@ -350,172 +323,6 @@ export class RuleSync {
       // its size, hashed below): the send hashes what it sends
       deferHashNew: true,
     });
-  }
-
-  /**
-   * The container side of the covered paths. Replica mode trusts the state (it overwrites
-   * whatever is there); the other modes look, so a container edit is never overwritten blindly:
-   * a file whose size and mtime still match what was last written counts as unchanged, unless
-   * the container-side watcher (`reported`), whose listing has sub-second mtimes, saw it change:
-   * a rewrite of the same size within the same second then has its content read and compared.
-   */
-  private async readRemote(
-    covered: Set<string>,
-    local?: Tree,
-    reported?: Set<string>,
-  ): Promise<Tree> {
-    const remote: Tree = new Map();
-    const fromState = (b: StateEntry): Entry => ({
-      kind: b.kind,
-      hash: b.hash,
-      link: b.link,
-      size: b.rSize,
-      mtimeMs: b.rMtime * 1000,
-      mode: 0,
-    });
-    let toStat = covered;
-    if (this.rule.mode === 'one-way-replica') {
-      // the state stands for the container, except for a path it does not know that is gone
-      // locally: a write may have landed although its file vanished while it was sent, and
-      // only a look tells whether a copy must be removed
-      toStat = new Set();
-      for (const p of covered) {
-        const b = this.state.tree.get(p);
-        if (b) remote.set(p, fromState(b));
-        else if (local && !local.has(p)) toStat.add(p);
-      }
-      if (toStat.size === 0) return remote;
-    }
-    const stats = await this.statCovered(toStat);
-    if (!stats) {
-      const all = await this.scanRemote();
-      for (const p of toStat) {
-        const e = all.get(p);
-        if (e) remote.set(p, e);
-      }
-      return remote;
-    }
-    const recheck = new Map<string, RemoteStat>();
-    for (const [rel, st] of stats) {
-      if (!st || st.kind === 'other') continue;
-      const b = this.state.tree.get(rel);
-      const unchanged =
-        b &&
-        b.kind === st.kind &&
-        (st.kind !== 'file' || (b.rSize === st.size && b.rMtime === st.mtime));
-      if (unchanged) {
-        remote.set(rel, fromState(b));
-        if (st.kind === 'file' && reported?.has(rel)) recheck.set(rel, st);
-      } else if (st.kind === 'dir') {
-        remote.set(rel, { kind: 'dir', size: 0, mtimeMs: st.mtime * 1000, mode: st.mode });
-      } else {
-        // changed in the container: content unknown, so it equals neither side
-        remote.set(rel, {
-          kind: st.kind,
-          hash: `container:${st.size}:${st.mtime}`,
-          link: st.kind === 'symlink' ? `container:${st.mtime}` : undefined,
-          size: st.size,
-          mtimeMs: st.mtime * 1000,
-          mode: st.mode,
-        });
-      }
-    }
-    if (recheck.size) {
-      for (const [rel, hash] of await this.containerHashes([...recheck.keys()])) {
-        const st = recheck.get(rel)!;
-        if (hash !== remote.get(rel)?.hash)
-          remote.set(rel, {
-            kind: 'file',
-            hash,
-            size: st.size,
-            mtimeMs: st.mtime * 1000,
-            mode: st.mode,
-          });
-      }
-    }
-    return remote;
-  }
-
-  /** Content hashes of container files (rule-relative paths); a path that cannot be read is left out. */
-  private async containerHashes(rels: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    await this.readContainer(rels, async (rel, entry, content) => {
-      if (entry.kind !== 'file' || !content) return;
-      out.set(rel, (await hashChunks(content)).hash);
-    });
-    return out;
-  }
-
-  /**
-   * Read container entries of the rule (rule-relative paths), one read per container
-   * directory they lie in; `onEntry` gets each one found with its rule-relative path.
-   */
-  private async readContainer(
-    rels: string[],
-    onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
-  ): Promise<void> {
-    const byDir = new Map<string, Map<string, string>>();
-    for (const rel of rels) {
-      const loc = this.readLocation(rel);
-      if (!loc) continue;
-      if (!byDir.has(loc.dir)) byDir.set(loc.dir, new Map());
-      byDir.get(loc.dir)!.set(loc.sub, rel);
-    }
-    for (const [dir, subs] of byDir) {
-      await this.channel.read(dir, [...subs.keys()], async (sub, entry, content) => {
-        const rel = subs.get(sub);
-        if (rel !== undefined) await onEntry(rel, entry, content);
-      });
-    }
-  }
-
-  /**
-   * Container stats of the covered paths, asked from the top down: what lies below a path the
-   * container lacks (a new directory) is absent too, without a request, so a burst of files in
-   * new directories costs one request per new top directory. Null when more paths than the
-   * limit would need a stat: one scan is cheaper then.
-   */
-  private async statCovered(covered: Set<string>): Promise<Map<string, RemoteStat | null> | null> {
-    const cpOf = new Map<string, string>();
-    for (const rel of covered) {
-      const cp = toContainerPath(this.rule, this.targetAbs, rel);
-      if (cp) cpOf.set(rel, cp);
-    }
-    const children = new Map<string, string[]>();
-    let level: string[] = [];
-    for (const [rel, cp] of cpOf) {
-      const parent = posix.dirname(rel);
-      const parentCp = cpOf.get(parent);
-      // descend only where the container paths nest as the local ones do
-      if (parentCp !== undefined && posix.dirname(cp) === parentCp) {
-        if (!children.has(parent)) children.set(parent, []);
-        children.get(parent)!.push(rel);
-      } else level.push(rel);
-    }
-    const out = new Map<string, RemoteStat | null>();
-    // With a shell, one exec answers any number of paths for about the price of one: below the
-    // top directories that exist, everything is asked at once rather than level by level (a
-    // burst into directories an earlier batch created cost an exec per level).
-    const flat = this.channel.info.shell;
-    const below = (rel: string): string[] =>
-      (children.get(rel) ?? []).flatMap((c) => [c, ...below(c)]);
-    let budget = flat ? STAT_LIMIT_SHELL : STAT_LIMIT;
-    let descended = false;
-    while (level.length) {
-      if (level.length > budget) return null;
-      budget -= level.length;
-      const stats = await this.channel.stat(level.map((rel) => cpOf.get(rel)!));
-      const next: string[] = [];
-      for (const rel of level) {
-        const st = stats.get(cpOf.get(rel)!) ?? null;
-        out.set(rel, st);
-        if (st?.kind === 'dir' && !(flat && descended))
-          next.push(...(flat ? below(rel) : (children.get(rel) ?? [])));
-      }
-      descended = true;
-      level = next;
-    }
-    return out;
   }
 
   private report({ plan, halted, held }: Judged, t0: number, problems: Problem[]): SyncReport {
@@ -552,187 +359,28 @@ export class RuleSync {
     const { plan } = judged;
     const rep = this.report(judged, t0, [...localProblems]);
     if (judged.stopped) return rep;
-    const tree = this.state.tree;
-    const unsure = (this.state.unsure ??= new Set());
-    // whether this reconcile changed the state: a no-change sync leaves the file alone
-    let changed = false;
-    // Forget what the state has at or below each of `rels`, in one pass over the state (a
-    // pass per path made deleting many directories quadratic in the size of the state).
-    const forget = (rels: string[]) => {
-      if (rels.length === 0) return;
-      const gone = new Set(rels);
-      const all = gone.has('');
-      const hit = (k: string) => all || gone.has(k) || parentsOf(k).some((d) => gone.has(d));
-      for (const k of tree.keys()) if (hit(k)) changed = tree.delete(k) || changed;
-      for (const k of unsure) if (hit(k)) changed = unsure.delete(k) || changed;
-    };
-    const record = (rel: string, e: StateEntry) => {
-      tree.set(rel, e);
-      unsure.delete(rel);
-      changed = true;
-    };
-    // the state's directories with entries below them, built on first use: a burst of new
-    // directories then costs a lookup each instead of a pass over the whole state each
-    let parents: Set<string> | null = null;
-    const recordedAtOrBelow = (rel: string) =>
-      tree.has(rel) || (parents ??= dirsWithEntries(tree.keys())).has(rel);
-
-    // deletions first: a kind change removes the old entry before the new one is written
-    if (plan.deleteRemote.length) {
-      const targets: string[] = [];
-      const relOf = new Map<string, string>();
-      for (const rel of plan.deleteRemote) {
-        const cp = toContainerPath(this.rule, this.targetAbs, rel);
-        if (cp && cp !== this.targetAbs && isInside(cp, this.targetAbs)) {
-          targets.push(cp);
-          relOf.set(cp, rel);
-        }
-      }
-      const problems = await this.channel.remove(targets);
-      const failed = new Set(problems.map((p) => p.path));
-      const removed: string[] = [];
-      for (const cp of targets) {
-        if (failed.has(cp)) continue;
-        removed.push(relOf.get(cp)!);
-        rep.deleted++;
-        rep.changedPaths.push(cp);
-      }
-      forget(removed);
-      rep.problems.push(...problems);
-    }
-
-    if (plan.upload.length) {
-      const entries: WriteEntry[] = [];
-      const relOf = new Map<string, string>();
-      for (const rel of plan.upload) {
-        const e = local.get(rel);
-        const cp = toContainerPath(this.rule, this.targetAbs, rel);
-        if (!e || !cp) continue;
-        relOf.set(cp, rel);
-        entries.push({
-          path: cp,
-          kind: e.kind,
-          mode:
-            e.kind === 'dir'
-              ? (this.rule.dirMode ?? e.mode)
-              : e.kind === 'file'
-                ? (this.rule.fileMode ?? e.mode)
-                : 0o777,
-          uid: this.owner.uid,
-          gid: this.owner.gid,
-          mtimeMs: e.mtimeMs,
-          source: e.kind === 'file' ? join(this.rule.root, rel) : undefined,
-          link: e.link,
-        });
-      }
-      // until the container confirms, an entry may or may not have landed: if the write dies
-      // with the container, what it holds there is taken for this write, not for an edit
-      const res = await this.channel.write(entries, { via: 'auto' }).catch(async (err) => {
-        for (const rel of relOf.values()) unsure.add(rel);
-        await this.save().catch(() => undefined);
-        throw err;
-      });
-      rep.via = res.via;
-      rep.bytes += res.bytes;
-      rep.wireBytes = (rep.wireBytes ?? 0) + (res.wireBytes ?? 0);
-      const failed = new Set(res.problems.map((p) => p.path));
-      for (const w of entries) {
-        const rel = relOf.get(w.path)!;
-        if (failed.has(w.path)) {
-          unsure.add(rel);
-          changed = true;
-          continue;
-        }
-        const e = local.get(rel)!;
-        const st = res.stats.get(w.path);
-        if (e.kind === 'dir' && remote.get(rel)?.kind !== 'dir' && recordedAtOrBelow(rel))
-          forget([rel]);
-        record(rel, {
-          kind: e.kind,
-          // what the container got: the file may have changed since it was hashed
-          hash: st?.hash ?? e.hash,
-          link: e.link,
-          lSize: e.size,
-          lMtimeMs: e.mtimeMs,
-          rSize: st?.size ?? e.size,
-          rMtime: st?.mtime ?? Math.floor(e.mtimeMs / 1000),
-        });
-        if (e.kind !== 'dir') rep.uploaded++;
-        rep.changedPaths.push(w.path);
-      }
-      rep.problems.push(
-        ...res.problems.map((p) => ({ path: relOf.get(p.path) ?? p.path, message: p.message })),
-      );
-    }
-
-    for (const rel of plan.agreed) {
-      const l = local.get(rel)!;
-      const r = remote.get(rel)!;
-      const prev = tree.get(rel);
-      // an entry rebuilt from the state carries the recorded container stat
-      const rMtime =
-        prev && r.mtimeMs === prev.rMtime * 1000 ? prev.rMtime : Math.floor(r.mtimeMs / 1000);
-      // unchanged since the last sync (most paths of a reconcile): the record stays as it is
-      if (
-        prev &&
-        !unsure.has(rel) &&
-        prev.kind === l.kind &&
-        prev.hash === l.hash &&
-        prev.link === l.link &&
-        prev.lSize === l.size &&
-        prev.lMtimeMs === l.mtimeMs &&
-        prev.rSize === r.size &&
-        prev.rMtime === rMtime
-      )
-        continue;
-      record(rel, {
-        kind: l.kind,
-        hash: l.hash,
-        link: l.link,
-        lSize: l.size,
-        lMtimeMs: l.mtimeMs,
-        rSize: r.size,
-        rMtime,
-      });
-    }
-    for (const rel of plan.gone) {
-      changed = tree.delete(rel) || changed;
-      changed = unsure.delete(rel) || changed;
-    }
-
-    // conflicts: a full reconcile replaces them; a batch updates the paths it covered
-    const kept = covered
-      ? this.state.conflicts.filter((c) => !covered.has(c.path))
-      : ([] as Conflict[]);
-    const conflicts = [...kept, ...plan.conflicts];
-    const before = this.state.conflicts;
-    if (
-      conflicts.length !== before.length ||
-      conflicts.some((c, i) => c.path !== before[i]!.path || c.reason !== before[i]!.reason)
-    )
-      changed = true;
-    this.state.conflicts = conflicts;
-    rep.conflicts = plan.conflicts;
-
-    const removedLocal: string[] = [];
-    for (const rel of plan.deleteLocal) {
-      const problem = await removeLocal(this.rule.root, rel);
-      if (problem) rep.problems.push(problem);
-      else {
-        removedLocal.push(rel);
-        rep.deletedLocal++;
-      }
-    }
-    forget(removedLocal);
-    if (plan.download.length) {
-      await this.download(plan.download, remote, rep);
-      changed = true;
-    }
+    const done = await this.applier.apply(plan, local, remote);
+    const t = nextState(this.state, { plan, local, remote, covered }, done.outcome);
     // unless the file holds this state already (or a write of it is pending): nothing changed
+    const changed = applyTransition(this.state, t);
+    if (done.error !== undefined) {
+      await this.save().catch(() => undefined);
+      throw done.error;
+    }
     if (changed || !this.state.stored) {
       if (opts.deferSave) saveStateSoon(this.statePath, this.stateMeta, this.state);
       else await this.save();
     }
+    rep.deleted = done.deleted;
+    rep.uploaded = done.uploaded;
+    rep.bytes = done.bytes;
+    rep.wireBytes = done.wireBytes;
+    rep.via = done.via;
+    rep.downloaded = done.downloaded;
+    rep.downloadedBytes = done.downloadedBytes;
+    rep.deletedLocal = done.deletedLocal;
+    rep.changedPaths = done.changedPaths;
+    rep.problems.push(...done.problems);
     rep.ms = performance.now() - t0;
     return rep;
   }
@@ -768,6 +416,7 @@ export class RuleSync {
         localRoot: need.local ? await this.localRoot(scan ? local : null) : undefined,
         remoteRoot: need.remote ? await this.remoteRoot(remote, covered) : undefined,
         scan,
+        twoWay: modeDirection(this.rule.mode) === 'both',
         deleteGuard: this.deleteGuard,
       });
     }
@@ -840,6 +489,8 @@ export class RuleSync {
         empty: true,
       };
     if (scanned) return { kind: 'dir', empty: true };
+    // a watch batch: whether the root is emptied does not matter there (see core/safety),
+    // except to tell that a missing root is back
     const names = await readdir(this.rule.root, { withFileTypes: true }).catch(() => []);
     const empty = names.every((d) => this.filter.excludedBoth(d.name, d.isDirectory()));
     return { kind: 'dir', empty };
@@ -868,49 +519,7 @@ export class RuleSync {
       const f = await this.localRoot(null);
       return f.kind === 'dir' && !f.empty;
     }
-    return (await this.remoteRoot(await this.scanRemote(), null)).empty === false;
-  }
-
-  /** Container path → where it is read from: the rule's target directory and the path below it. */
-  private readLocation(rel: string): { dir: string; sub: string } | null {
-    const cp = toContainerPath(this.rule, this.targetAbs, rel);
-    if (!cp) return null;
-    if (this.rule.kind === 'file') return { dir: posix.dirname(cp), sub: posix.basename(cp) };
-    const sub = posix.relative(this.targetAbs, cp);
-    return sub && !sub.startsWith('..') ? { dir: this.targetAbs, sub } : null;
-  }
-
-  private async download(rels: string[], remote: Tree, rep: SyncReport): Promise<void> {
-    const seen = new Set<string>();
-    await this.readContainer(rels, async (rel, entry, content) => {
-      seen.add(rel);
-      const mode = entry.kind === 'file' ? entry.mode : entry.kind === 'dir' ? entry.mode : 0o777;
-      const res = await writeLocal(this.rule.root, rel, { ...entry, mode }, content);
-      if ('message' in res) {
-        rep.problems.push(res);
-        return;
-      }
-      const w = res.entry;
-      this.state.unsure?.delete(rel);
-      this.state.tree.set(rel, {
-        kind: w.kind,
-        hash: w.hash,
-        link: w.link,
-        lSize: w.size,
-        lMtimeMs: w.mtimeMs,
-        rSize: entry.size,
-        rMtime: Math.floor(entry.mtimeMs / 1000),
-      });
-      rep.downloaded++;
-      if (w.kind === 'file') rep.downloadedBytes += w.size;
-    });
-    for (const rel of rels) {
-      if (!seen.has(rel) && remote.has(rel))
-        rep.problems.push({
-          path: rel,
-          message: 'disappeared in the container before it could be read',
-        });
-    }
+    return (await this.remoteRoot(await this.remote.scan(), null)).empty === false;
   }
 
   private get deleteGuard(): number {
