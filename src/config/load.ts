@@ -45,7 +45,7 @@ export async function loadModel(
   compose: Pick<ComposeCli, 'config'> = new ComposeCli(opts),
 ): Promise<{ model: SyncModel; warnings: string[] }> {
   const { yaml, warnings: composeWarnings } = await compose.config().catch((err: unknown) => {
-    throw mixedFormsHint(err);
+    throw withComposeHint(err);
   });
   let doc: unknown;
   try {
@@ -74,17 +74,22 @@ export async function loadModel(
 }
 
 /**
- * compose 2.40 refuses to merge an x-sync list (the shorthand) in one file with an x-sync
- * mapping in another: say how to write the override instead.
+ * Hints for two compose refusals composync users meet: compose 2.40 cannot merge an x-sync
+ * list (the shorthand) in one file with an x-sync mapping in another; an older compose (2.26)
+ * rejects develop.watch fields added since (`include`, `initial_sync`).
  */
-function mixedFormsHint(err: unknown): unknown {
-  if (!(err instanceof ComposeError) || !/cannot override \S*x-sync/.test(err.message)) return err;
-  return new ComposeError(err.message, {
-    cause: err,
-    exitCode: err.exitCode,
-    hint:
+function withComposeHint(err: unknown): unknown {
+  if (!(err instanceof ComposeError)) return err;
+  let hint: string | undefined;
+  if (/cannot override \S*x-sync/.test(err.message))
+    hint =
       'One compose file gives this x-sync as a list of rules and another as a mapping, which ' +
       'this compose version cannot merge. Use the same form in both files, or write ' +
-      '`x-sync: !override` in the later file (the later x-sync replaces the earlier one anyway).',
-  });
+      '`x-sync: !override` in the later file (the later x-sync replaces the earlier one anyway).';
+  const field = /develop\.watch\.\d+ Additional property (\S+) is not allowed/.exec(err.message);
+  if (field)
+    hint =
+      `\`${field[1]}\` in develop.watch is newer than this compose (see \`docker compose ` +
+      'version`): upgrade compose (composync is tested with 2.40), or leave the field out.';
+  return hint ? new ComposeError(err.message, { cause: err, exitCode: err.exitCode, hint }) : err;
 }
