@@ -4,7 +4,8 @@
 # binary put into a DOCKER_CONFIG directory of its own, so only a docker command run with
 # DOCKER_CONFIG=<that directory> uses it. Prints that directory on stdout.
 #
-#   bash scripts/compose-compat.sh [CACHE_DIR]    (default: .cache/compose-2.26)
+#   bash scripts/compose-compat.sh [DIR]   (default: $COMPOSYNC_CI_CACHE/compose-2.26, the cache
+#   being ~/.cache/composync-ci unless set: outside the clone, so fresh clones share it)
 #
 # Adds Debian trixie as an apt source pinned at priority 50 (as setup-engine.sh does for forky),
 # so `apt-get download docker-compose/trixie` finds it and nothing is ever installed from it.
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 log() { printf '[compose-compat] %s\n' "$*" >&2; }
 
 SUITE=trixie
-dir=$(realpath -m "${1:-.cache/compose-2.26}")
+dir=$(realpath -m "${1:-${COMPOSYNC_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/composync-ci}/compose-2.26}")
 plugin=$dir/cli-plugins/docker-compose
 
 if ! [ -x "$plugin" ]; then
