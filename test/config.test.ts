@@ -110,8 +110,8 @@ services:
     const { model } = await loadModel(options(p, { files: ['compose.yaml', 'override.yaml'] }));
     assert.deepEqual(model.composeFiles, [p.path('compose.yaml'), p.path('override.yaml')]);
     const web = model.services.find((s) => s.name === 'web')!;
-    // compose 2.26 replaces an x- extension value as a whole: the exec trigger of the first
-    // file is gone, the rule is the override's.
+    // composync's rule on every compose version: the later file's x-sync replaces the earlier
+    // one as a whole (2.26 did so itself; 2.40 would append the rule and keep the exec).
     assert.deepEqual(
       web.rules.map((r) => [r.target, r.mode]),
       [['/srv/src', 'two-way-safe']],
@@ -120,6 +120,123 @@ services:
     assert.equal(web.buildable, true);
     const db = model.services.find((s) => s.name === 'db')!;
     assert.deepEqual(db.restart[0]!.paths, ['db/**']);
+  });
+
+  test('x-sync from several files: the last file replaces it, top level and per service, list or mapping; develop.watch lists append (compose`s own merge)', async () => {
+    const m = await TestProject.create('config-merge', {
+      'compose.yaml': `
+x-sync:
+  exclude: ["*.log"]
+  owner: "1000"
+services:
+  list:
+    image: composync/busybox
+    x-sync: [{ source: ./a, target: /a }, { source: ./b, target: /b }]
+  map:
+    image: composync/busybox
+    x-sync:
+      sync: [{ source: ./a, target: "\${MAP_TARGET:-/a}", mode: one-way }]
+      restart: ["./a/**"]
+  mixed:
+    image: composync/busybox
+    x-sync: { sync: [{ source: ./a, target: /a }], exec: [{ paths: [a], command: "true" }] }
+  kept:
+    image: composync/busybox
+    x-sync: [{ source: ./k, target: /k }]
+  watched:
+    image: composync/busybox
+    develop:
+      watch:
+        - { action: sync, path: ./a, target: /a }
+`,
+      'compose.override.yaml': `
+x-sync:
+  exclude: ["*.tmp"]
+services:
+  list:
+    x-sync: [{ source: ./c, target: /c }]
+  map:
+    x-sync:
+      sync: [{ source: ./a, target: "\${OVER_TARGET:-/srv}", mode: two-way }]
+  mixed:
+    x-sync: !override [{ source: ./m, target: /m }]
+  kept:
+    environment: { K: "1" }
+  watched:
+    develop:
+      watch:
+        - { action: restart, path: ./b }
+`,
+    });
+    try {
+      const env = { OVER_TARGET: '/from-env' };
+      const { model } = await loadModel(options(m, { env }));
+      const svc = (n: string) => model.services.find((s) => s.name === n)!;
+      const targets = (n: string) => svc(n).rules.map((r) => r.target);
+      assert.deepEqual(targets('list'), ['/c']);
+      assert.deepEqual(targets('map'), ['/from-env']);
+      assert.equal(svc('map').rules[0]!.mode, 'two-way-safe');
+      assert.deepEqual(svc('map').restart, []);
+      assert.deepEqual(targets('mixed'), ['/m']);
+      assert.deepEqual(svc('mixed').exec, []);
+      // a file that does not set x-sync leaves it as it was
+      assert.deepEqual(targets('kept'), ['/k']);
+      // the top-level x-sync: the override's excludes only, and no owner
+      const rule = svc('list').rules[0]!;
+      assert.ok(rule.exclude.includes('**/*.tmp'), rule.exclude.join(' '));
+      assert.ok(!rule.exclude.includes('**/*.log'), rule.exclude.join(' '));
+      assert.equal(rule.owner, undefined);
+      // develop.watch is compose's own field, merged by compose: both entries, on both versions
+      const watched = svc('watched');
+      assert.deepEqual(
+        watched.rules.map((r) => r.target),
+        ['/a'],
+      );
+      assert.deepEqual(
+        watched.restart.map((r) => r.paths),
+        [['b', 'b/**']],
+      );
+    } finally {
+      await m.cleanup();
+    }
+  });
+
+  test('x-sync as a list in one file and a mapping in another, without !override: 2.26 takes the later one, 2.40 refuses and composync says what to write', async () => {
+    const m = await TestProject.create('config-mixed', {
+      'compose.yaml': `
+services:
+  web:
+    image: composync/busybox
+    x-sync: { sync: [{ source: ./a, target: /a }] }
+`,
+      'compose.override.yaml': `
+services:
+  web:
+    x-sync: [{ source: ./b, target: /b }]
+`,
+    });
+    try {
+      const version = await new ComposeCli(options(m)).version();
+      const [, minor] = version.split('.').map(Number);
+      if (minor! >= 40) {
+        // compose 2.40 refuses to merge the two forms: composync says what to write instead
+        await assert.rejects(loadModel(options(m)), (err: unknown) => {
+          assert.ok(err instanceof ComposeError);
+          assert.match(err.message, /cannot override services\.web\.x-sync/);
+          assert.match(err.hint ?? '', /same form in both files, or write `x-sync: !override`/);
+          return true;
+        });
+      } else {
+        // compose 2.26 replaces the value itself
+        const { model } = await loadModel(options(m));
+        assert.deepEqual(
+          model.services[0]!.rules.map((x) => x.target),
+          ['/b'],
+        );
+      }
+    } finally {
+      await m.cleanup();
+    }
   });
 
   test('--profile adds the profile`s services; COMPOSE_PROFILES works too', async () => {
@@ -256,6 +373,10 @@ describe('ComposeCli', () => {
       env: process.env,
     }).version();
     assert.match(v, /^2\.\d+\.\d+/);
+    // the compatibility pass (.ci/run) says which compose it set up, so it cannot silently
+    // run on the default one
+    const expected = process.env.COMPOSYNC_EXPECT_COMPOSE;
+    if (expected) assert.ok(v.startsWith(`${expected}.`), `compose ${v}, expected ${expected}`);
   });
 
   test('docker missing, or the compose plugin missing: an install hint', async () => {

@@ -365,6 +365,9 @@ describe('write', () => {
           r.problems.map((p) => p.path),
           [`${base}/x`],
         );
+        // engine 28's own words ("... with non-directory \"/\"") read as if / were written
+        if (r.via === 'archive')
+          assert.match(r.problems[0]!.message, /^cannot overwrite the directory there with a file/);
         assert.equal(r.written, 2);
         assert.equal(await dexec(svc, ['cat', `${base}/a1`]), 'a1');
         assert.equal(await dexec(svc, ['cat', `${base}/a2`]), 'a2');

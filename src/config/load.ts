@@ -11,6 +11,7 @@ import { ComposeError, ConfigError, EXIT_USAGE } from '../errors.js';
 import { findComposeFiles } from './compose-files.js';
 import { locateProblems } from './locate.js';
 import { normalize } from './normalize.js';
+import { applyLastXSync, parseRawComposeFile } from './x-sync-files.js';
 
 /** What is at an absolute local path (following symlinks): a directory, a file, or nothing. */
 export function statKind(absPath: string): 'dir' | 'file' | null {
@@ -43,7 +44,9 @@ export async function loadModel(
   opts: ProjectOptions,
   compose: Pick<ComposeCli, 'config'> = new ComposeCli(opts),
 ): Promise<{ model: SyncModel; warnings: string[] }> {
-  const { yaml, warnings: composeWarnings } = await compose.config();
+  const { yaml, warnings: composeWarnings } = await compose.config().catch((err: unknown) => {
+    throw withComposeHint(err);
+  });
   let doc: unknown;
   try {
     // compose prints YAML 1.2-compatible output; keep its strings (e.g. "0644") as strings.
@@ -55,6 +58,11 @@ export async function loadModel(
     });
   }
   const { files, projectDir } = findComposeFiles(opts);
+  // A later file's x-sync replaces an earlier one's, on every compose version (x-sync-files.ts).
+  applyLastXSync(
+    doc,
+    files.map((f) => parseRawComposeFile(readTextFile(f))),
+  );
   const { model, problems, warnings } = normalize(doc, {
     projectDir,
     composeFiles: files,
@@ -63,4 +71,25 @@ export async function loadModel(
   });
   if (problems.length > 0) throw new ConfigError(locateProblems(problems, files, opts.cwd));
   return { model, warnings: [...composeWarnings, ...warnings] };
+}
+
+/**
+ * Hints for two compose refusals composync users meet: compose 2.40 cannot merge an x-sync
+ * list (the shorthand) in one file with an x-sync mapping in another; an older compose (2.26)
+ * rejects develop.watch fields added since (`include`, `initial_sync`).
+ */
+function withComposeHint(err: unknown): unknown {
+  if (!(err instanceof ComposeError)) return err;
+  let hint: string | undefined;
+  if (/cannot override \S*x-sync/.test(err.message))
+    hint =
+      'One compose file gives this x-sync as a list of rules and another as a mapping, which ' +
+      'this compose version cannot merge. Use the same form in both files, or write ' +
+      '`x-sync: !override` in the later file (the later x-sync replaces the earlier one anyway).';
+  const field = /develop\.watch\.\d+ Additional property (\S+) is not allowed/.exec(err.message);
+  if (field)
+    hint =
+      `\`${field[1]}\` in develop.watch is newer than this compose (see \`docker compose ` +
+      'version`): upgrade compose (composync is tested with 2.40), or leave the field out.';
+  return hint ? new ComposeError(err.message, { cause: err, exitCode: err.exitCode, hint }) : err;
 }

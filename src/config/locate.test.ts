@@ -95,6 +95,53 @@ describe('locateProblems', () => {
     }
   });
 
+  test('develop.watch entries: compose appends a later file`s, so entry i is found in the file that added it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-locate-'));
+    try {
+      await writeFile(
+        join(dir, 'compose.yaml'),
+        [
+          'services:',
+          '  web:',
+          '    develop:',
+          '      watch:',
+          '        - { path: ./a, action: sync, target: /a }',
+          '        - path: ./b',
+          '          action: sink',
+          '',
+        ].join('\n'),
+      );
+      await writeFile(
+        join(dir, 'compose.override.yaml'),
+        [
+          'services:',
+          '  web:',
+          '    develop:',
+          '      watch:',
+          '        - path: ./c',
+          '          action: sinc',
+          '',
+        ].join('\n'),
+      );
+      const files = [join(dir, 'compose.yaml'), join(dir, 'compose.override.yaml')];
+      const located = locateProblems(
+        [
+          { path: 'services.web.develop.watch[1].action', message: 'in the base file' },
+          { path: 'services.web.develop.watch[2].action', message: 'in the override' },
+          { path: 'services.web.develop.watch[3].action', message: 'beyond: the last file' },
+        ],
+        files,
+        dir,
+      );
+      assert.deepEqual(
+        located.map((p) => p.file),
+        ['compose.yaml:7', 'compose.override.yaml:6', 'compose.override.yaml:4'],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('unreadable files are skipped', () => {
     const p = [{ path: 'x-sync.debounce', message: 'm' }];
     assert.deepEqual(locateProblems(p, ['/nonexistent/compose.yaml'], '/'), p);

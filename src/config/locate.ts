@@ -48,8 +48,10 @@ export function locateProblems(
   return problems.map((problem) => {
     if (problem.file || parsed.length === 0) return problem;
     const segments = parseYamlPath(problem.path);
-    // compose replaces an x- extension (and develop.watch) as a whole when a later file sets it,
-    // so the file that holds the problem is the last one that defines the owning section.
+    const watchItem = inWatchList(parsed, segments);
+    if (watchItem) return { ...problem, file: fileAndLine(watchItem.file, watchItem.match, cwd) };
+    // composync takes a later file's x-sync as a whole (x-sync-files.ts), so the file that
+    // holds the problem is the last one that defines the owning section.
     const section = Math.min(sectionDepth(segments), segments.length);
     let best: { file: ParsedFile; match: Match } | null = null;
     for (const file of [...parsed].reverse()) {
@@ -63,14 +65,53 @@ export function locateProblems(
     // Require at least the owning service (or the top-level section) to be found.
     const minDepth = segments[0] === 'services' ? Math.min(2, segments.length) : 1;
     if (!best || best.match.depth < minDepth) return problem;
-    const name = displayName(best.file.path, cwd);
-    const line =
-      best.match.offset !== undefined ? best.file.lines.linePos(best.match.offset).line : undefined;
-    return { ...problem, file: line !== undefined ? `${name}:${line}` : name };
+    return { ...problem, file: fileAndLine(best.file, best.match, cwd) };
   });
 }
 
-/** Depth of the section compose replaces as a whole: `x-sync`, `services.X.x-sync`, `...watch`. */
+function fileAndLine(file: ParsedFile, match: Match, cwd: string): string {
+  const name = displayName(file.path, cwd);
+  const line = match.offset !== undefined ? file.lines.linePos(match.offset).line : undefined;
+  return line !== undefined ? `${name}:${line}` : name;
+}
+
+/**
+ * compose appends a later file's `develop.watch` entries to the earlier files' (2.26 and 2.40
+ * alike), so entry `i` of the merged list is entry `i - n` of the file after the first files'
+ * `n` entries. Null when the path is not inside a watch entry or the files do not add up.
+ */
+function inWatchList(
+  parsed: readonly ParsedFile[],
+  segments: readonly PathSegment[],
+): { file: ParsedFile; match: Match } | null {
+  const [top, service, develop, watch, index] = segments;
+  if (top !== 'services' || develop !== 'develop' || watch !== 'watch') return null;
+  if (typeof index !== 'number') return null;
+  let offset = 0;
+  for (const file of parsed) {
+    const list = nodeAt(file.doc, ['services', service!, 'develop', 'watch']);
+    if (!isSeq(list)) continue;
+    if (index < offset + list.items.length) {
+      const local = [...segments.slice(0, 4), index - offset, ...segments.slice(5)];
+      return { file, match: findPath(file.doc, local) };
+    }
+    offset += list.items.length;
+  }
+  return null;
+}
+
+/** The node at `segments`, or undefined when the path is not all there. */
+function nodeAt(doc: Document, segments: readonly PathSegment[]): unknown {
+  let node: unknown = deref(doc, doc.contents);
+  for (const seg of segments) {
+    const next = child(doc, node, seg);
+    if (!next) return undefined;
+    node = next.value;
+  }
+  return node;
+}
+
+/** Depth of the section a later file replaces: `x-sync`, `services.X.x-sync`, `...watch`. */
 function sectionDepth(segments: readonly PathSegment[]): number {
   if (segments[0] !== 'services') return 1;
   return segments[2] === 'develop' ? 4 : 3;

@@ -332,7 +332,14 @@ export class DockerChannel implements ContainerChannel {
         for (const p of remaining) problems.push({ path: p.path, message });
         return { confirmed: [], problems, wireBytes };
       }
-      problems.push({ path: culprit.path, message });
+      problems.push({
+        path: culprit.path,
+        // engine 28 names the member and then the extraction root: `cannot overwrite
+        // directory "a/x" with non-directory "/"`, which reads as if "/" were being written
+        message: /cannot overwrite directory .* with non-directory/.test(r.refused)
+          ? `cannot overwrite the directory there with a ${culprit.entry.kind} (delete it first; the engine said: ${r.refused})`
+          : message,
+      });
       remaining = remaining.filter((p) => p !== culprit);
       if (remaining.length === 0) return { confirmed: [], problems, wireBytes };
     }
@@ -821,19 +828,42 @@ function result(
   return { written: confirmed.length, bytes, problems, via, stats, wireBytes };
 }
 
-/** The entry whose path the engine's message names (`open /a/b: ...`, `"/a/b"`), if any. */
+/**
+ * The entry the engine's message names, if any. Engines up to 26 name the container path
+ * (`open /a/b: ...`, `"/a/b"`); engine 28 extracts relative to the target directory and names
+ * the tar member (`openat a/b: ...`, `cannot overwrite directory "a/b" with non-directory "/"`).
+ * A member name is matched only quoted or followed by `:`, as those messages put it, so a
+ * short member name does not match an ordinary word of the message.
+ */
 function namedIn(message: string, entries: PreparedEntry[]): PreparedEntry | undefined {
   let best: PreparedEntry | undefined;
-  for (const p of entries) {
-    const path = posix.normalize(p.path).replace(/(.)\/+$/, '$1');
-    for (let i = message.indexOf(path); i !== -1; i = message.indexOf(path, i + 1)) {
+  let bestLength = 0;
+  const consider = (
+    p: PreparedEntry,
+    needle: string,
+    bounded: (b: string, a: string) => boolean,
+  ) => {
+    if (needle.length <= bestLength) return;
+    for (let i = message.indexOf(needle); i !== -1; i = message.indexOf(needle, i + 1)) {
       const before = i === 0 ? ' ' : message[i - 1]!;
-      const after = message[i + path.length] ?? ' ';
-      if (/[\s"']/.test(before) && /[\s"':]/.test(after)) {
-        if (!best || path.length > best.path.length) best = p;
-        break;
+      const after = message[i + needle.length] ?? ' ';
+      if (bounded(before, after)) {
+        best = p;
+        bestLength = needle.length;
+        return;
       }
     }
+  };
+  for (const p of entries) {
+    const path = posix.normalize(p.path).replace(/(.)\/+$/, '$1');
+    consider(p, path, (b, a) => /[\s"']/.test(b) && /[\s"':]/.test(a));
+    const member = path.slice(1);
+    if (member)
+      consider(
+        p,
+        member,
+        (b, a) => ((b === '"' || b === "'") && a === b) || (/\s/.test(b) && a === ':'),
+      );
   }
   return best;
 }
