@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ComposeCli } from '../src/compose/cli.js';
-import { CliProcess, TestProject, waitFor } from './helpers.js';
+import { CliProcess, TestProject } from './helpers.js';
 
 const compose = `services:
   nw:
@@ -62,20 +62,20 @@ describe('develop.watch fields newer than compose 2.26', { timeout: 600_000 }, (
       return;
     }
     w = p.spawn(['up', '--watch', '--no-logs']);
-    const eventually = (what: string, check: () => Promise<boolean>) =>
-      waitFor(check, { what, timeoutMs: 60_000, detail: () => w!.output });
     await w.waitForOutput(/watching \d+ rules?/, 240_000);
     // initial_sync: the file was there before the watch started
-    await eventually(
+    await w.eventually(
       'initial sync',
       async () => (await p.readRemote('nw', '/app/at-start.js')) === 'start',
+      60_000,
     );
     assert.equal(await p.readRemote('nw', '/app/at-start.txt'), null);
     await p.write('src/later.txt', 'not included either');
     await p.write('src/later.js', 'later');
-    await eventually(
+    await w.eventually(
       'later.js synced',
       async () => (await p.readRemote('nw', '/app/later.js')) === 'later',
+      60_000,
     );
     assert.equal(await p.readRemote('nw', '/app/later.txt'), null);
   });

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CliProcess, TestProject, waitFor } from './helpers.js';
+import { CliProcess, TestProject } from './helpers.js';
 
 const compose = `services:
   dw:
@@ -44,8 +44,6 @@ CMD ["sh", "-c", "echo start >> /tmp/starts; while :; do sleep 0.05; done"]
 describe('develop.watch drop-in', { timeout: 600_000 }, () => {
   let p: TestProject;
   let w: CliProcess;
-  const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) =>
-    waitFor(check, { what, timeoutMs, detail: () => w.output });
   const starts = async () =>
     ((await p.readRemote('dw', '/tmp/starts')) ?? '').trim().split('\n').filter(Boolean).length;
 
@@ -73,22 +71,25 @@ describe('develop.watch drop-in', { timeout: 600_000 }, () => {
     assert.equal(await p.readRemote('dw', '/app/src/keep.txt'), null);
     await p.write('src/a.txt', 'A');
     await p.write('src/tmp/x.txt', 'ignored');
-    await eventually('synced', async () => (await p.readRemote('dw', '/app/src/a.txt')) === 'A');
+    await w.eventually('synced', async () => (await p.readRemote('dw', '/app/src/a.txt')) === 'A');
     await p.write('src/b.txt', 'B');
-    await eventually('synced b', async () => (await p.readRemote('dw', '/app/src/b.txt')) === 'B');
+    await w.eventually(
+      'synced b',
+      async () => (await p.readRemote('dw', '/app/src/b.txt')) === 'B',
+    );
     assert.equal(await p.readRemote('dw', '/app/src/tmp/x.txt'), null);
   });
 
   test('sync+restart copies then restarts', async () => {
     const before = await starts();
     await p.write('conf/app.conf', 'c2');
-    await eventually('restarted', async () => (await starts()) === before + 1);
+    await w.eventually('restarted', async () => (await starts()) === before + 1);
     assert.equal(await p.readRemote('dw', '/app/conf/app.conf'), 'c2');
   });
 
   test('sync+exec runs exec.command with user, working_dir and environment', async () => {
     await p.write('hooks/h.sh', 'h2');
-    await eventually(
+    await w.eventually(
       'exec ran',
       async () => (await p.readRemote('dw', '/tmp/exec-out')) === 'hello\n/app\n1000\n',
     );
@@ -98,12 +99,12 @@ describe('develop.watch drop-in', { timeout: 600_000 }, () => {
   test('restart restarts without syncing', async () => {
     const before = await starts();
     await p.write('restart-only.txt', 'r2');
-    await eventually('restarted', async () => (await starts()) === before + 1);
+    await w.eventually('restarted', async () => (await starts()) === before + 1);
   });
 
   test('rebuild builds the image and recreates the container', async () => {
     await p.write('ctx/baked.txt', 'baked-2');
-    await eventually(
+    await w.eventually(
       'rebuilt',
       async () => (await p.readRemote('dw', '/baked.txt').catch(() => null)) === 'baked-2',
       180_000,

@@ -261,8 +261,6 @@ describe('a target on a full filesystem', { timeout: 300_000 }, () => {
     await p?.cleanup();
   });
 
-  const eventually = (what: string, check: () => Promise<boolean>) =>
-    waitFor(check, { what, timeoutMs: 20_000, detail: () => w.output });
   const equal = async () => {
     const c = await converge([target(p, 'full', 'src')], { timeoutMs: 20_000, watcher: w });
     assertEqual(c.diffs, 0);
@@ -275,10 +273,10 @@ describe('a target on a full filesystem', { timeout: 300_000 }, () => {
   test('a file that does not fit is reported, the rest of the batch lands', async () => {
     await p.write('src/big.bin', Buffer.alloc(400 * 1024, 1));
     await p.write('src/next.txt', 'next');
-    await eventually('a problem naming big.bin', async () =>
+    await w.eventually('a problem naming big.bin', async () =>
       (await syncLogIssues(p)).problems.some((m) => m.includes('big.bin')),
     );
-    await eventually(
+    await w.eventually(
       'next.txt',
       async () => (await p.readRemote('full', '/t/next.txt')) === 'next',
     );
@@ -291,7 +289,7 @@ describe('a target on a full filesystem', { timeout: 300_000 }, () => {
 
   test('a file that never fitted and is deleted leaves nothing behind', async () => {
     await p.write('src/huge.bin', Buffer.alloc(300 * 1024, 2));
-    await eventually('a problem naming huge.bin', async () =>
+    await w.eventually('a problem naming huge.bin', async () =>
       (await syncLogIssues(p)).problems.some((m) => m.includes('huge.bin')),
     );
     await rm(p.path('src/huge.bin'));

@@ -84,6 +84,18 @@ export class CliProcess {
     return this.stdout + this.stderr;
   }
 
+  /**
+   * Poll `check` until it holds, for at most `timeoutMs`; a time-out shows this process's
+   * output, and the wait ends at once if the process exits.
+   */
+  eventually(
+    what: string,
+    check: () => boolean | Promise<boolean>,
+    timeoutMs = 20_000,
+  ): Promise<unknown> {
+    return waitFor(check, { what, timeoutMs, detail: () => this.output });
+  }
+
   /** Wait until the combined output matches. */
   async waitForOutput(re: RegExp, timeoutMs = 30_000): Promise<void> {
     await waitFor(

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliProcess, repoRoot, sh, TestProject, waitFor } from './helpers.js';
+import { CliProcess, repoRoot, sh, TestProject } from './helpers.js';
 
 const composeFile = () => readFile(join(repoRoot, 'compose.test.yaml'), 'utf8');
 
@@ -56,8 +56,6 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
   });
 
   const web = (rel: string) => `/srv/app/${rel}`;
-  const eventually = (what: string, check: () => Promise<boolean>) =>
-    waitFor(check, { what, timeoutMs: 15_000, detail: () => w.output });
 
   test('initial sync lands every source, relative target joins the WORKDIR', async () => {
     assert.equal(await p.readRemote('web', web('index.html')), 'hello');
@@ -83,7 +81,7 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
     assert.equal(await p.exec('web', ['stat', '-c', '%u:%g %a', '/own/sub']), '1000:1000 700\n');
     assert.equal(await p.exec('rep', ['stat', '-c', '%u:%g', '/rep/r.txt']), '1000:1000\n');
     await p.write('src-own/sub/new.txt', 'n');
-    await eventually(
+    await w.eventually(
       'owned new file',
       async () =>
         (await p.exec('web', ['stat', '-c', '%u:%g %a', '/own/sub/new.txt'])) === '1000:1000 600\n',
@@ -95,7 +93,7 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
     assert.equal(await exists(p, 'web', '/globbed/a/skip.md'), false);
     await p.write('src-glob/b/two.txt', 'two');
     await p.write('src-glob/b/no.md', 'no');
-    await eventually(
+    await w.eventually(
       'glob add',
       async () => (await p.readRemote('web', '/globbed/b/two.txt')) === 'two',
     );
@@ -106,7 +104,7 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
     assert.equal(await p.exec('web', ['readlink', web('link.html')]), 'index.html\n');
     assert.equal(await p.exec('web', ['readlink', web('escape')]), '/etc/passwd\n');
     await symlink('new.txt', p.path('src-web/later-link'));
-    await eventually(
+    await w.eventually(
       'new link',
       async () => (await p.exec('web', ['readlink', web('later-link')])) === 'new.txt\n',
     );
@@ -115,7 +113,7 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
   test('a file name with spaces and non-ASCII characters', async () => {
     assert.equal(await p.readRemote('web', web('ünï cødé/spaced name.txt')), 'non-ascii');
     await p.write('src-web/ünï cødé/ânother ✓.txt', 'more');
-    await eventually(
+    await w.eventually(
       'non-ascii file',
       async () => (await p.readRemote('web', web('ünï cødé/ânother ✓.txt'))) === 'more',
     );
@@ -123,31 +121,37 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
 
   test('create, modify and delete a file', async () => {
     await p.write('src-web/new.txt', 'one');
-    await eventually('created', async () => (await p.readRemote('web', web('new.txt'))) === 'one');
+    await w.eventually(
+      'created',
+      async () => (await p.readRemote('web', web('new.txt'))) === 'one',
+    );
     await p.write('src-web/new.txt', 'two');
-    await eventually('modified', async () => (await p.readRemote('web', web('new.txt'))) === 'two');
+    await w.eventually(
+      'modified',
+      async () => (await p.readRemote('web', web('new.txt'))) === 'two',
+    );
     await rm(p.path('src-web/new.txt'));
-    await eventually('deleted', async () => !(await exists(p, 'web', web('new.txt'))));
+    await w.eventually('deleted', async () => !(await exists(p, 'web', web('new.txt'))));
   });
 
   test('create and delete a directory with contents', async () => {
     await mkdir(p.path('src-web/d1/d2/d3'), { recursive: true });
     await writeFile(p.path('src-web/d1/d2/d3/deep.txt'), 'deep');
     await writeFile(p.path('src-web/d1/top.txt'), 'top');
-    await eventually(
+    await w.eventually(
       'nested dir',
       async () =>
         (await p.readRemote('web', web('d1/d2/d3/deep.txt'))) === 'deep' &&
         (await p.readRemote('web', web('d1/top.txt'))) === 'top',
     );
     await rm(p.path('src-web/d1'), { recursive: true });
-    await eventually('dir deleted', async () => !(await exists(p, 'web', web('d1'))));
+    await w.eventually('dir deleted', async () => !(await exists(p, 'web', web('d1'))));
   });
 
   test('rename a file and a directory', async () => {
     await p.write('src-web/before.txt', 'moving');
     await p.write('src-web/olddir/inner.txt', 'inner');
-    await eventually(
+    await w.eventually(
       'written',
       async () =>
         (await p.readRemote('web', web('olddir/inner.txt'))) === 'inner' &&
@@ -155,7 +159,7 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
     );
     await rename(p.path('src-web/before.txt'), p.path('src-web/after.txt'));
     await rename(p.path('src-web/olddir'), p.path('src-web/newdir'));
-    await eventually(
+    await w.eventually(
       'renamed',
       async () =>
         (await p.readRemote('web', web('after.txt'))) === 'moving' &&
@@ -167,7 +171,7 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
 
   test('several writes to one file end with the last', async () => {
     for (let i = 0; i <= 50; i++) await writeFile(p.path('src-web/counter.txt'), `v${i}`);
-    await eventually(
+    await w.eventually(
       'last write',
       async () => (await p.readRemote('web', web('counter.txt'))) === 'v50',
     );
@@ -175,19 +179,19 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
 
   test('an edit of .syncignore applies live', async () => {
     await p.write('src-web/later.tmp', 'now ignored');
-    await eventually(
+    await w.eventually(
       'synced first',
       async () => (await p.readRemote('web', web('later.tmp'))) === 'now ignored',
     );
     await p.write('src-web/.syncignore', 'secret/\n*.bak\n!keep.bak\n*.tmp\n!drop.bak\n');
     // drop.bak is re-included by the new rules and arrives; *.tmp edits stop syncing
-    await eventually(
+    await w.eventually(
       're-included',
       async () => (await p.readRemote('web', web('drop.bak'))) === 'ignored by .syncignore',
     );
     await p.write('src-web/later.tmp', 'changed');
     await p.write('src-web/marker.txt', 'after');
-    await eventually(
+    await w.eventually(
       'marker',
       async () => (await p.readRemote('web', web('marker.txt'))) === 'after',
     );
@@ -196,27 +200,27 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
 
   test('GNU tar image (one-way-replica): create, modify, delete', async () => {
     await p.write('src-deb/sub/x.txt', 'x1');
-    await eventually(
+    await w.eventually(
       'deb create',
       async () => (await p.readRemote('deb', '/data/sub/x.txt')) === 'x1',
     );
     await p.write('src-deb/sub/x.txt', 'x2');
-    await eventually(
+    await w.eventually(
       'deb modify',
       async () => (await p.readRemote('deb', '/data/sub/x.txt')) === 'x2',
     );
     await rm(p.path('src-deb/sub'), { recursive: true });
-    await eventually('deb delete', async () => !(await exists(p, 'deb', '/data/sub')));
+    await w.eventually('deb delete', async () => !(await exists(p, 'deb', '/data/sub')));
   });
 
   test('an image with no tar (and no shell) receives files through the archive endpoint', async () => {
     await p.write('src-bare/nested/c.txt', 'c');
-    await eventually(
+    await w.eventually(
       'bare create',
       async () => (await readViaCp(p, 'bare', '/app/files/nested/c.txt')) === 'c',
     );
     await p.write('src-bare/b.txt', 'b2');
-    await eventually(
+    await w.eventually(
       'bare modify',
       async () => (await readViaCp(p, 'bare', '/app/files/b.txt')) === 'b2',
     );
@@ -226,7 +230,7 @@ describe('one-way sync into running containers', { timeout: 600_000 }, () => {
     await p.write('src-rep/r.txt', 'r2');
     await p.write('src-rep/more/m.txt', 'm');
     for (const i of [1, 2]) {
-      await eventually(
+      await w.eventually(
         `replica ${i}`,
         async () =>
           (await p.readRemote('rep', '/rep/r.txt', i)) === 'r2' &&

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { CliProcess, TestProject, waitFor } from './helpers.js';
+import { CliProcess, TestProject } from './helpers.js';
 
 const compose = `services:
   dep:
@@ -56,8 +56,6 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Rec);
-  const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) =>
-    waitFor(check, { what, timeoutMs, detail: () => w.output });
 
   before(async () => {
     p = await TestProject.create('trig', {
@@ -80,7 +78,7 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
   test('exec receives the changed files, runs after the sync, and its output is shown', async () => {
     await p.write('src/a.txt', 'A');
     await p.write('src/b.txt', 'B');
-    await eventually('exec ran', async () => {
+    await w.eventually('exec ran', async () => {
       const changed = await p.readRemote('app', '/tmp/changed');
       return changed !== null && changed.includes('/app/a.txt') && changed.includes('/app/b.txt');
     });
@@ -91,11 +89,11 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
 
   test('a failing exec is reported and syncing goes on', async () => {
     await p.write('src/fail.txt', 'x');
-    await eventually('failure reported', async () =>
+    await w.eventually('failure reported', async () =>
       (await log()).some((r) => r.event === 'exec' && /exit code 3/.test(r.message)),
     );
     await p.write('src/after-fail.txt', 'still syncing');
-    await eventually(
+    await w.eventually(
       'synced after',
       async () => (await p.readRemote('app', '/app/after-fail.txt')) === 'still syncing',
     );
@@ -104,7 +102,7 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
   test('restart picks up a config file, once for a file matching two restart rules', async () => {
     const restartsBefore = (await log()).filter((r) => r.event === 'restart').length;
     await p.write('conf/app.conf', 'conf-2');
-    await eventually(
+    await w.eventually(
       'restarted with the new config',
       async () => (await p.readRemote('app', '/tmp/seen')) === 'conf-2',
     );
@@ -116,7 +114,7 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
 
   test('SIGHUP reaches PID 1 for a trigger path outside every sync source', async () => {
     await p.write('hup.conf', 'hup-2');
-    await eventually(
+    await w.eventually(
       'hup marker',
       async () => (await p.readRemote('app', '/tmp/hups')) === 'hup\n',
     );
@@ -129,7 +127,7 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
     await p.write('src/while-stopped.txt', 'made while stopped');
     const start = await p.compose(['start', 'app']);
     assert.equal(start.code, 0, start.stderr);
-    await eventually(
+    await w.eventually(
       'arrived',
       async () => (await p.readRemote('app', '/app/while-stopped.txt')) === 'made while stopped',
     );
@@ -139,7 +137,7 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
     const before = await p.container('app');
     const r = await p.compose(['up', '-d', '--force-recreate', '--no-deps', 'app']);
     assert.equal(r.code, 0, r.stderr);
-    await eventually('new container synced', async () => {
+    await w.eventually('new container synced', async () => {
       const now = await p.container('app').catch(() => before);
       return now !== before && (await p.readRemote('app', '/app/index.js')) === 'one';
     });
@@ -156,13 +154,13 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
       'app',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    await eventually(
+    await w.eventually(
       'replica 2 synced',
       async () => (await p.readRemote('app', '/app/index.js', 2).catch(() => null)) === 'one',
     );
     await p.write('src/both.txt', 'both');
     for (const i of [1, 2]) {
-      await eventually(
+      await w.eventually(
         `replica ${i} got the edit`,
         async () => (await p.readRemote('app', '/app/both.txt', i)) === 'both',
       );
@@ -183,7 +181,7 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
     const depBefore = await p.container('dep');
     const appBefore = await p.container('app');
     await p.write('ctx/baked.txt', 'baked-2');
-    await eventually(
+    await w.eventually(
       'rebuilt',
       async () => (await p.readRemote('app', '/baked.txt').catch(() => null)) === 'baked-2',
       180_000,
@@ -191,7 +189,7 @@ describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
     assert.notEqual(await p.container('app'), appBefore, 'app was recreated');
     assert.equal(await p.container('dep'), depBefore, 'the dependency kept its container');
     // the new container got the initial sync
-    await eventually(
+    await w.eventually(
       'synced into the new container',
       async () => (await p.readRemote('app', '/app/index.js')) === 'one',
     );

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliProcess, sh, TestProject, waitFor } from './helpers.js';
+import { CliProcess, sh, TestProject } from './helpers.js';
 
 const service = (name: string, image: string, rule: string) => `  ${name}:
     image: ${image}
@@ -82,33 +82,33 @@ describe('container-side changes reach the local tree while watching', { timeout
     await p?.cleanup();
   });
 
-  const eventually = (what: string, check: () => Promise<boolean> | boolean) =>
-    waitFor(check, { what, timeoutMs: 20_000, detail: () => w.output });
-
   for (const m of modes) {
     test(`${m}: a file written in the container appears locally, a deletion propagates`, async () => {
       const s = svcName(m);
       await p.exec(s, ['sh', '-c', 'mkdir -p /t/gen && echo generated > /t/gen/out.txt']);
-      await eventually(
+      await w.eventually(
         'appears locally',
         async () =>
           (await readFile(p.path(`${m}/gen/out.txt`), 'utf8').catch(() => '')) === 'generated\n',
       );
       await p.exec(s, ['rm', '-rf', '/t/gen']);
-      await eventually('deleted locally', () => !existsSync(p.path(`${m}/gen`)));
+      await w.eventually('deleted locally', () => !existsSync(p.path(`${m}/gen`)));
     });
   }
 
   test('one-way-safe: a container deletion does not reach the local tree', async () => {
     await p.exec('oneway', ['rm', '/t/keep.txt']);
     await p.write('oneway/marker.txt', 'm'); // a later batch of this service has run
-    await eventually('marker', async () => (await p.readRemote('oneway', '/t/marker.txt')) === 'm');
+    await w.eventually(
+      'marker',
+      async () => (await p.readRemote('oneway', '/t/marker.txt')) === 'm',
+    );
     assert.equal(await readFile(p.path('oneway/keep.txt'), 'utf8'), 'local');
   });
 
   test('two-way: local edits still go up while container changes come down', async () => {
     await p.write('two-way-safe/up.txt', 'up');
-    await eventually(
+    await w.eventually(
       'uploaded',
       async () => (await p.readRemote('twowaysafe', '/t/up.txt')) === 'up',
     );
@@ -120,7 +120,7 @@ describe('container-side changes reach the local tree while watching', { timeout
     await writeFile(tmp, 'copied in');
     const r = await sh('docker', ['cp', tmp, `${id}:/app/t/cp-in.txt`]);
     assert.equal(r.code, 0, r.stderr);
-    await eventually(
+    await w.eventually(
       'polled',
       async () =>
         (await readFile(p.path('bare/cp-in.txt'), 'utf8').catch(() => '')) === 'copied in',

@@ -20,8 +20,14 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** What a batch collects its events into: a Set of keys by default, or a typed accumulator. */
+export interface Accumulator<K> {
+  add(key: K): unknown;
+  readonly size: number;
+}
+
 /** How a {@link Batcher} cuts batches and where it sends them. */
-export interface BatcherOptions<K> {
+export interface BatcherOptions<K, B extends Accumulator<K> = Set<K>> {
   /** Milliseconds without a new key before the batch is emitted. */
   debounce: number;
   /**
@@ -36,17 +42,20 @@ export interface BatcherOptions<K> {
    * once it settled (at once when its quiet period or maxWait has already passed), rather than
    * into many small ones queued behind it.
    */
-  onBatch(batch: Set<K>): unknown;
+  onBatch(batch: B): unknown;
+  /** A new, empty batch (default: a Set, in which duplicate keys collapse). */
+  create?: () => B;
   clock?: Clock;
 }
 
 /** Collects keys into batches; duplicate keys within a batch collapse. */
-export class Batcher<K> {
+export class Batcher<K, B extends Accumulator<K> = Set<K>> {
   private readonly debounce: number;
   private readonly maxWait: number;
-  private readonly onBatch: (batch: Set<K>) => unknown;
+  private readonly onBatch: (batch: B) => unknown;
+  private readonly create: () => B;
   private readonly clock: Clock;
-  private keys = new Set<K>();
+  private keys: B;
   private firstAt = 0;
   private lastAt = 0;
   /** Batches handed out whose promise has not settled yet. */
@@ -54,10 +63,12 @@ export class Batcher<K> {
   private timer: unknown = undefined;
   private disposed = false;
 
-  constructor(opts: BatcherOptions<K>) {
+  constructor(opts: BatcherOptions<K, B>) {
     this.debounce = Math.max(0, opts.debounce);
     this.maxWait = Math.max(0, opts.maxWait);
     this.onBatch = opts.onBatch;
+    this.create = opts.create ?? (() => new Set<K>() as unknown as B);
+    this.keys = this.create();
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -84,7 +95,7 @@ export class Batcher<K> {
     this.cancel();
     if (this.keys.size === 0) return;
     const batch = this.keys;
-    this.keys = new Set();
+    this.keys = this.create();
     const result = this.onBatch(batch) as PromiseLike<unknown> | undefined;
     if (typeof result?.then === 'function') {
       this.running++;
@@ -100,7 +111,7 @@ export class Batcher<K> {
   dispose(): void {
     this.disposed = true;
     this.cancel();
-    this.keys = new Set();
+    this.keys = this.create();
   }
 
   /** Emit when the quiet period after the last key ends, or at maxWait after the first. */

@@ -118,7 +118,7 @@ export interface ServiceSync {
   debounce: number;
   /** A batch is sent at the latest this many milliseconds after its first event. */
   maxWait: number;
-  /** Share (0..1] of a target one batch may delete before the rule pauses. */
+  /** Share (0..1] of a side a scan may delete through paths no sync recorded (core/safety). */
   deleteGuard: number;
   /** The service has a `build:` section (can be rebuilt). */
   buildable: boolean;

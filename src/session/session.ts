@@ -4,10 +4,11 @@
  * recreated) are attached and get the initial sync of their rules.
  */
 import { readFile } from 'node:fs/promises';
-import { join, posix, relative, sep } from 'node:path';
+import { join, posix } from 'node:path';
 import { planTriggers } from '../core/triggers.js';
-import { Batcher } from '../core/batcher.js';
-import { matchesGlob, PathFilter } from '../core/ignore.js';
+import { Batcher, type Clock } from '../core/batcher.js';
+import { relativeTo, routeLocal, ServiceBatch, type BatchEvent } from '../core/route.js';
+import { PathFilter } from '../core/ignore.js';
 import { triggerRoots } from './trigger-roots.js';
 import type { ServiceSync, SyncModel, SyncRule } from '../core/model.js';
 import { modeDirection } from '../core/modes.js';
@@ -34,6 +35,8 @@ export interface SessionOptions {
   rebuild?: (service: string) => Promise<void>;
   /** Output of exec triggers, one line at a time, prefixed by the container. */
   output?: (line: string) => void;
+  /** The batches' time source (tests advance a manual one instead of sleeping). */
+  clock?: Clock;
 }
 
 interface Attached {
@@ -47,7 +50,7 @@ interface Attached {
 interface ServiceRuntime {
   svc: ServiceSync;
   containers: Map<string, Attached>;
-  batcher?: Batcher<string>;
+  batcher?: Batcher<BatchEvent, ServiceBatch>;
   queue: Promise<void>;
 }
 
@@ -180,8 +183,8 @@ export class Session {
           if (sub.startsWith('..')) continue;
           const rel = fromContainerRel(rs.rule, sub);
           if (rel === null) continue;
-          if (c.dir && !file) rt.batcher?.add(`${i}\0\x01${rel}`);
-          else if (rel !== '') rt.batcher?.add(`${i}\0\x02${rel}`);
+          if (c.dir && !file) rt.batcher?.add({ kind: 'container-dir', rule: i, rel });
+          else if (rel !== '') rt.batcher?.add({ kind: 'container-file', rule: i, rel });
         }
       };
       // about 0.5 s for ordinary trees, up to 5 s for 100,000 entries: one find per interval
@@ -201,9 +204,10 @@ export class Session {
         const base = rs.base;
         for (const [rel, e] of tree) {
           const b = base.get(rel);
-          if (!b || !sameContent(e, b)) rt.batcher?.add(`${i}\0${rel}`);
+          if (!b || !sameContent(e, b)) rt.batcher?.add({ kind: 'path', rule: i, rel });
         }
-        for (const rel of base.keys()) if (!tree.has(rel)) rt.batcher?.add(`${i}\0${rel}`);
+        for (const rel of base.keys())
+          if (!tree.has(rel)) rt.batcher?.add({ kind: 'path', rule: i, rel });
       } catch {
         // the container went away: its events detach it
       }
@@ -397,17 +401,19 @@ export class Session {
 
     const byRoot = new Map<string, SyncRule[]>();
     for (const rt of this.runtimes.values()) {
-      rt.batcher = new Batcher<string>({
+      rt.batcher = new Batcher<BatchEvent, ServiceBatch>({
         debounce: rt.svc.debounce,
         maxWait: rt.svc.maxWait,
+        create: () => new ServiceBatch(),
+        clock: this.opts.clock,
         // the promise holds the next batch back while this one runs, so a burst coalesces
-        onBatch: (keys) => this.enqueue(rt, () => this.runBatch(rt, keys)),
+        onBatch: (batch) => this.enqueue(rt, () => this.runBatch(rt, batch)),
       });
       for (const r of rt.svc.rules) byRoot.set(r.root, [...(byRoot.get(r.root) ?? []), r]);
     }
     for (const [root, rules] of byRoot) {
       await this.watcher.add(root, (abs) => {
-        const rel = toRel(root, abs);
+        const rel = relativeTo(root, abs);
         return rel !== null && rel !== '' && rules.every((r) => this.skipDir(r, rel));
       });
     }
@@ -416,7 +422,7 @@ export class Session {
     for (const t of roots) {
       if (byRoot.has(t.root)) continue;
       await this.watcher.add(t.root, (abs) => {
-        const rel = toRel(t.root, abs);
+        const rel = relativeTo(t.root, abs);
         if (rel === null || rel === '') return false;
         return t.shallow || rel === '.git' || rel.endsWith('/.git') || rel === '.composync';
       });
@@ -472,32 +478,8 @@ export class Session {
 
   private onChange(abs: string): void {
     if (this.stopping) return;
-    const projectRel = toRel(this.opts.model.projectDir, abs);
-    for (const rt of this.runtimes.values()) {
-      const { svc } = rt;
-      if (
-        projectRel &&
-        (matchesGlob(svc.rebuild, projectRel) ||
-          svc.restart.some((r) => matchesGlob(r.paths, projectRel)) ||
-          svc.exec.some((r) => matchesGlob(r.paths, projectRel)))
-      ) {
-        rt.batcher?.add(`t\0${projectRel}`);
-      }
-      rt.svc.rules.forEach((rule, i) => {
-        const rel = toRel(rule.root, abs);
-        if (rel === null) return;
-        // the root itself: it vanished or came back (renamed, unmounted): rescan the rule,
-        // whose safety checks halt it rather than take a missing root for deletions
-        if (rel === '') {
-          if (rule.kind === 'dir') rt.batcher?.add(`${i}\0`);
-          return;
-        }
-        if (rule.kind === 'file' && rel !== rule.only) return;
-        // an empty path asks for a full reconcile of the rule: its ignore rules changed
-        if (rel === '.syncignore' && rule.kind !== 'file') rt.batcher?.add(`${i}\0`);
-        rt.batcher?.add(`${i}\0${rel}`);
-      });
-    }
+    for (const rt of this.runtimes.values())
+      for (const e of routeLocal(rt.svc, this.opts.model.projectDir, abs)) rt.batcher?.add(e);
   }
 
   /**
@@ -505,33 +487,11 @@ export class Session {
    * container gets the initial sync), else sync every rule into every attached container, then
    * restart or signal, then exec.
    */
-  private async runBatch(rt: ServiceRuntime, keys: Set<string>): Promise<void> {
-    const byRule = new Map<number, Set<string>>();
-    const remoteDirs = new Map<number, Set<string>>();
-    // files the container-side watcher saw change (its listing has sub-second mtimes)
-    const remoteFiles = new Map<number, Set<string>>();
-    const full = new Set<number>();
-    const triggered: string[] = [];
-    for (const k of keys) {
-      const z = k.indexOf('\0');
-      const rel = k.slice(z + 1);
-      if (k.startsWith('t\0')) {
-        triggered.push(rel);
-        continue;
-      }
-      const i = Number(k.slice(0, z));
-      if (rel === '') full.add(i);
-      else if (rel.startsWith('\x01')) {
-        remoteDirs.set(i, (remoteDirs.get(i) ?? new Set()).add(rel.slice(1)));
-      } else if (rel.startsWith('\x02')) {
-        remoteFiles.set(i, (remoteFiles.get(i) ?? new Set()).add(rel.slice(1)));
-        byRule.set(i, (byRule.get(i) ?? new Set()).add(rel.slice(1)));
-      } else byRule.set(i, (byRule.get(i) ?? new Set()).add(rel));
-    }
-    const triggers = planTriggers(rt.svc, triggered);
+  private async runBatch(rt: ServiceRuntime, batch: ServiceBatch): Promise<void> {
+    const triggers = planTriggers(rt.svc, [...batch.triggered]);
     if (triggers.rebuild) return this.rebuild(rt);
 
-    for (const i of full) {
+    for (const i of batch.rescans) {
       const rule = rt.svc.rules[i]!;
       await this.reloadSyncignore(rule);
       await this.watcher?.refresh(rule.root);
@@ -546,11 +506,11 @@ export class Session {
         for (const [i, rs] of a.rules.entries()) {
           try {
             let rep: SyncReport | null = null;
-            if (full.has(i)) rep = await rs.initialSync();
-            else if (byRule.has(i) || remoteDirs.has(i)) {
-              rep = await rs.applyBatch(new Set(byRule.get(i)), {
-                remoteDirs: remoteDirs.get(i),
-                remoteFiles: remoteFiles.get(i),
+            if (batch.rescans.has(i)) rep = await rs.initialSync();
+            else if (batch.paths.has(i) || batch.containerDirs.has(i)) {
+              rep = await rs.applyBatch(new Set(batch.paths.get(i)), {
+                remoteDirs: batch.containerDirs.get(i),
+                remoteFiles: batch.containerFiles.get(i),
               });
             }
             if (rep) {
@@ -707,14 +667,6 @@ const outcomeOf = (r: SyncReport): ResumeOutcome => ({
 });
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** Rule-relative posix path of an absolute path, or null when outside. */
-function toRel(root: string, abs: string): string | null {
-  const r = relative(root, abs);
-  if (r === '') return '';
-  if (r.startsWith('..') || r.startsWith(sep) || /^[a-zA-Z]:/.test(r)) return null;
-  return sep === '/' ? r : r.split(sep).join('/');
-}
 
 async function defaultWatcher(
   onChange: (p: string) => void,
