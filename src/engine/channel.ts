@@ -88,6 +88,11 @@ export interface ChannelOptions {
    * tmpfs are written, read, scanned and stat-ed only through execs of the image's own tools.
    */
   tmpfs?: string[];
+  /**
+   * The container was created and not started: no exec is possible, so deletions are returned
+   * as deferred problems (the caller deletes them once the container runs).
+   */
+  notStarted?: boolean;
 }
 
 /**
@@ -422,6 +427,12 @@ export class DockerChannel implements ContainerChannel {
 
   private async removeNow(paths: string[]): Promise<Problem[]> {
     this.assertOpen();
+    if (this.opts.notStarted)
+      return paths.map((path) => ({
+        path,
+        message: 'the container has not started yet: deleted once it runs',
+        deferred: true,
+      }));
     const problems: Problem[] = [];
     const targets: { path: string; norm: string }[] = [];
     for (const path of paths) {
