@@ -127,8 +127,7 @@ describe('files in place before the process starts', { timeout: 600_000 }, () =>
       const fresh: string = await waitFor(
         async () => {
           const recs = await log();
-          if (!recs.some((x) => x.event === 'rebuild' && /rebuilt app/.test(x.message)))
-            return '';
+          if (!recs.some((x) => x.event === 'rebuild' && /rebuilt app/.test(x.message))) return '';
           const id = await p.container('app').catch(() => old);
           return id !== old ? id : '';
         },
