@@ -114,7 +114,7 @@ describe('a watcher in the background', { timeout: 600_000 }, () => {
   test('watch --stop stops it; up --watch --detach then down stops the next one', async () => {
     const r = await p.composync(['watch', '--stop']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`stopped the watcher of ${p.name} \\(pid ${pid}\\)`));
+    assert.match(r.stdout, new RegExp(`stopped the watcher of .* \\(pid ${pid}\\)`));
     assert.equal(alive(pid), false);
     const st = JSON.parse((await p.composync(['status', '--json'])).stdout) as { live: boolean };
     assert.equal(st.live, false);

@@ -5,6 +5,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js';
 import type { SyncReport } from '../session/rule-sync.js';
 import { syncTotals } from './render.js';
 import { checkServices, loadProject, openSession, serviceWidth } from './project.js';
+import { findComposeFiles } from '../config/compose-files.js';
 import { watchModel, type ModelWatch } from './reload.js';
 import { createUpView, type UpView } from './up-view.js';
 import {
@@ -91,11 +92,12 @@ export async function runWatch(
   services: string[],
   o: WatchOptions,
 ): Promise<number> {
-  const model = await loadProject(ctx);
   if (o.stop) {
+    // the model is not needed (and may not load: a watcher keeps running on its last good one)
     if (services.length) throw new UsageError('watch --stop takes no services');
-    return runStop(ctx, model.projectDir, model.projectName);
+    return runStop(ctx, findComposeFiles(ctx.project).projectDir);
   }
+  const model = await loadProject(ctx);
   checkServices(model, services);
   await assertNoWatcher(model.projectDir, model.projectName);
   if (o.detach) return runDetached(ctx, model.projectDir, ctx.argv);

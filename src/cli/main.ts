@@ -94,7 +94,9 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
 
   program
     .command('up')
-    .description('start the services, wait until they run, sync, and optionally keep watching')
+    .description(
+      'create the containers, sync into them, start them (depends_on, --wait), and optionally keep watching',
+    )
     .argument('[service...]', 'services (default: all)')
     .option('--watch', 'keep watching, syncing and triggering until interrupted')
     .option('--build', 'build images before starting')

@@ -83,7 +83,10 @@ export function watchModel(ctx: CliContext, session: Session, o: ModelWatchOptio
     session.report({
       level: 'error',
       event: 'reload',
-      message: `the compose model did not load, so the previous one keeps running: ${formatError(err, false).text}`,
+      message:
+        `the compose model did not load, so the previous one keeps running: ` +
+        (err instanceof Error ? err.message : formatError(err, false).text) +
+        ' (fix it and save: composync reloads it)',
     });
 
   const schedule = () => {

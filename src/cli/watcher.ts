@@ -97,12 +97,12 @@ export async function stopWatcher(projectDir: string, timeoutMs = 15_000): Promi
 }
 
 /** `composync watch --stop`. */
-export async function runStop(ctx: CliContext, projectDir: string, project: string) {
+export async function runStop(ctx: CliContext, projectDir: string) {
   const pid = await stopWatcher(projectDir);
   ctx.out(
     pid === null
-      ? `composync: no watcher runs for ${project}`
-      : `composync: stopped the watcher of ${project} (pid ${pid})`,
+      ? `composync: no watcher runs for ${projectDir}`
+      : `composync: stopped the watcher of ${projectDir} (pid ${pid})`,
   );
   return EXIT_OK;
 }

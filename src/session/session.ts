@@ -73,6 +73,8 @@ export class Session {
   private watching = false;
   /** Containers whose files were synced before they started (see syncBeforeStart). */
   private readonly syncedBeforeStart = new Set<string>();
+  /** Containers that had their initial sync already: the next one reports only news. */
+  private readonly presynced = new Set<string>();
 
   /** The sync model in force: the one given, then each one {@link reload} takes. */
   private model: SyncModel;
@@ -151,7 +153,7 @@ export class Session {
       }
     }
     for (const c of containers) {
-      if (!c.running || !this.syncedBeforeStart.has(c.id)) continue;
+      if (!c.running || !this.syncedBeforeStart.delete(c.id)) continue;
       this.emit({
         level: 'info',
         event: 'start',
@@ -180,7 +182,8 @@ export class Session {
    * on the synced files. Only the archive endpoint reaches a container that is not running:
    * deletions and rules whose target lies on a tmpfs (not mounted yet) wait for the initial
    * sync that follows the start ({@link start}, or the container's start event while
-   * watching). Nothing stays attached.
+   * watching). Nothing stays attached. Containers of the services that run already (compose
+   * left them as they were) get their initial sync here too, so the reports cover them all.
    */
   async syncBeforeStart(services: string[] = []): Promise<SyncReport[]> {
     const rts = [...this.runtimes.values()].filter(
@@ -205,6 +208,14 @@ export class Session {
     rt: ServiceRuntime,
     containers: ContainerRef[],
   ): Promise<SyncReport[]> {
+    const running = containers.filter((c) => c.service === rt.svc.name && c.running);
+    const ran = await Promise.all(
+      running.map(async (c) => {
+        const reports = await this.attach(rt, c, { initialSync: true });
+        this.presynced.add(c.id);
+        return reports;
+      }),
+    );
     const idle = containers.filter(
       (c) =>
         c.service === rt.svc.name && !c.running && (c.state === 'created' || c.state === 'exited'),
@@ -229,13 +240,14 @@ export class Session {
             this.record(rt.svc.name, rs, rep, 'initial', { beforeStart: true, deferred });
           }
           this.syncedBeforeStart.add(ref.id);
+          this.presynced.add(ref.id);
         } finally {
           await channel.close().catch(() => undefined);
         }
         return reports;
       }),
     );
-    return out.flat();
+    return [...ran.flat(), ...out.flat()];
   }
 
   /** Attach one container and (optionally) run the initial sync of its rules. */
@@ -255,7 +267,7 @@ export class Session {
     rt.containers.set(ref.id, attached);
     const reports: SyncReport[] = [];
     // a container synced before it started has its records already: only news are told
-    const presynced = this.syncedBeforeStart.delete(ref.id);
+    const presynced = this.presynced.delete(ref.id);
     if (opts.initialSync === false) return reports;
     for (const rs of rules) {
       if (rs.rule.initialSync === 'disabled' && !opts.dryRun) continue;
@@ -535,7 +547,9 @@ export class Session {
             event: 'start',
             service: e.service,
             container: ref.name,
-            message: `container ${ref.name} started: syncing it`,
+            message: this.syncedBeforeStart.delete(ref.id)
+              ? `container ${ref.name} started on the files synced before it`
+              : `container ${ref.name} started: syncing it`,
           });
           await this.attach(rt, ref, { initialSync: true });
           await this.status.write();
