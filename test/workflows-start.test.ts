@@ -36,11 +36,14 @@ const compose = `services:
         - source: ./src
           target: /app
           mode: one-way-replica
+        - source: ./data
+          target: /data
+          mode: two-way
       rebuild: ['./ctx/Dockerfile']
 `;
 
 const dockerfile = (tag: string) => `FROM composync/busybox
-RUN mkdir -p /app && echo old > /app/flag.txt && echo stale > /app/stale.txt && echo ${tag} > /baked
+RUN mkdir -p /app /data && echo old > /app/flag.txt && echo stale > /app/stale.txt && echo ${tag} > /baked && echo img > /data/from-image.txt
 CMD ["sh", "-c", "grep -q new /app/flag.txt || exit 3; echo started-on-new; exec sleep 2147483647"]
 `;
 
@@ -73,6 +76,7 @@ describe('files in place before the process starts', { timeout: 600_000 }, () =>
       'ctx/Dockerfile': dockerfile('one'),
       'src/flag.txt': 'new\n',
       'dep/ready': 'new\n',
+      'data/local.txt': 'local',
     });
   });
   after(async () => p?.cleanup());
@@ -113,6 +117,12 @@ describe('files in place before the process starts', { timeout: 600_000 }, () =>
     );
     assert.equal(await p.readRemote('app', '/app/stale.txt'), null, 'deleted once running');
     assert.equal(await p.readRemote('app', '/app/flag.txt'), 'new\n');
+    // a two-way rule reads the created container through the archive endpoint: the image's
+    // file came down before the start
+    assert.equal(await readFile(p.path('data/from-image.txt'), 'utf8'), 'img\n');
+    const down = recs.findIndex((x) => x.service === 'app' && x.event === 'download');
+    const appStart = recs.findIndex((x) => x.service === 'app' && x.event === 'start');
+    assert.ok(down >= 0 && down < appStart, 'downloaded before the start');
   });
 
   test('a rebuild trigger syncs the recreated container before it starts', async () => {

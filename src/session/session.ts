@@ -858,10 +858,20 @@ export class Session {
       await this.opts.rebuild(rt.svc.name, async () => {
         // the new containers are created, not started: their files go in first (this runs
         // inside the service's queue, so it calls the queue's job directly)
-        const containers = await this.opts.engine.listContainers(this.model.projectName, [
-          rt.svc.name,
-        ]);
-        await this.syncNotStarted(rt, containers);
+        try {
+          const containers = await this.opts.engine.listContainers(this.model.projectName, [
+            rt.svc.name,
+          ]);
+          await this.syncNotStarted(rt, containers);
+        } catch (err) {
+          // the containers start all the same: the sync after their start catches up
+          this.emit({
+            ...base,
+            level: 'error',
+            event: 'problem',
+            message: `sync before the start of the rebuilt ${rt.svc.name} failed: ${errorText(err)}; it starts anyway and is synced once it runs`,
+          });
+        }
       });
       this.emit({
         ...base,
