@@ -250,6 +250,15 @@ export class DockerChannel implements ContainerChannel {
         }
         return result('tar-stream', r.confirmed, [...problems, ...r.problems], r.wireBytes);
       } catch (err) {
+        // No exec can start in a paused container, but the endpoint writes into it: a session
+        // that was not open yet when the container was paused (nothing had been streamed since
+        // it started, as when its files went in before the start) must not fail the batch.
+        const paused = !tmpfs && err instanceof Error && /is paused/i.test(err.message);
+        if (paused) {
+          this.opts.log?.(`engine: ${err.message}; writing through the archive endpoint`);
+          const r = await this.writeArchive(prepared);
+          return result('archive', r.confirmed, [...problems, ...r.problems], r.wireBytes);
+        }
         if (!(err instanceof SessionDied)) throw err;
         if (tmpfs) {
           // No fallback: the endpoint would write below the mount, where nobody sees it.
