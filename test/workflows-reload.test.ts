@@ -180,13 +180,13 @@ describe('reload under watch --no-up', { timeout: 600_000 }, () => {
   before(async () => {
     p = await TestProject.create('wf-reload-noup', {
       'compose.yaml': composeFile(),
-      '.env': 'WEB_TARGET=/srv/one\n',
+      'dev.env': 'WEB_TARGET=/srv/one\n',
       'web/index.html': 'web',
       'api/a.txt': 'a',
     });
-    const up = await p.composync(['up'], { timeoutMs: 240_000 });
+    const up = await p.composync(['--env-file', 'dev.env', 'up'], { timeoutMs: 240_000 });
     assert.equal(up.code, 0, up.stderr);
-    w = p.spawn(['watch', '--no-up', '--no-logs']);
+    w = p.spawn(['--env-file', 'dev.env', 'watch', '--no-up', '--no-logs']);
     await w.waitForOutput(/watching 2 rules/, 120_000);
   });
   after(async () => {
@@ -210,5 +210,14 @@ describe('reload under watch --no-up', { timeout: 600_000 }, () => {
     });
     assert.equal(await p.container('web'), web, 'watch --no-up recreates nothing');
     assert.equal(await p.readRemote('web', '/greeting'), 'hello\n');
+  });
+
+  test('an edit to the --env-file re-resolves the model', async () => {
+    await p.write('dev.env', 'WEB_TARGET=/srv/three\n');
+    await waitFor(async () => (await p.readRemote('web', '/srv/three/index.html')) === 'web', {
+      timeoutMs: 60_000,
+      what: 'the rule at its new target',
+      detail: () => w.output,
+    });
   });
 });

@@ -5,12 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile, open } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT_FAILED, EXIT_OK, SyncFailedError } from '../errors.js';
 import { paths } from '../session/files.js';
 import type { CliContext } from './main.js';
+
+/** A detached watcher's log above this size is moved to `watcher.log.1` when the next starts. */
+const WATCHER_LOG_MAX_BYTES = 10 * 1024 * 1024;
 
 /** Set in the environment of a watcher started with `--detach`. */
 export const DETACHED_ENV = 'COMPOSYNC_DETACHED';
@@ -120,6 +123,9 @@ export async function runDetached(
 ): Promise<number> {
   const logFile = paths.watcherLog(projectDir);
   await mkdir(dirname(logFile), { recursive: true });
+  // one previous file kept, as for the sync log: a watcher restarted daily does not fill the disk
+  if (((await stat(logFile).catch(() => null))?.size ?? 0) > WATCHER_LOG_MAX_BYTES)
+    await rename(logFile, `${logFile}.1`).catch(() => undefined);
   const from = (await stat(logFile).catch(() => null))?.size ?? 0;
   const fd = openSync(logFile, 'a');
   const bin = fileURLToPath(new URL('../../../bin/composync.js', import.meta.url));
