@@ -151,6 +151,9 @@ async function runSession(
     reporter: (rec) => view.event(rec),
     output: (line) => view.log(line),
     prune: plan.prune,
+  }).catch(async (err: unknown) => {
+    if (o.watch) await releaseWatcher(model.projectDir);
+    throw err;
   });
   let modelWatch: ModelWatch | undefined;
   const initialSync = o.initialSync !== false;
