@@ -44,11 +44,13 @@ export interface CliContext {
   tty: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
+  /** The command line as given (a detached watcher runs it again, without `--detach`). */
+  argv: string[];
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
-function contextFrom(g: GlobalOptions): CliContext {
+function contextFrom(g: GlobalOptions, argv: string[]): CliContext {
   const env = process.env;
   const tty = process.stdout.isTTY === true && env.TERM !== 'dumb';
   // NO_COLOR: any non-empty value disables colour (no-color.org)
@@ -68,10 +70,11 @@ function contextFrom(g: GlobalOptions): CliContext {
     tty,
     out: (l) => process.stdout.write(l + '\n'),
     err: (l) => process.stderr.write(l + '\n'),
+    argv,
   };
 }
 
-function buildProgram(run: (p: Promise<number>) => void): Command {
+function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Command {
   const program = new Command('composync')
     .description(
       'Fast, safe file sync into Docker Compose services (x-sync and develop.watch rules)',
@@ -87,11 +90,13 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--debug', 'stack traces and engine calls')
     .option('--no-color', 'no colours in the output');
 
-  const ctx = () => contextFrom(program.opts<GlobalOptions>());
+  const ctx = () => contextFrom(program.opts<GlobalOptions>(), argv);
 
   program
     .command('up')
-    .description('start the services, wait until they run, sync, and optionally keep watching')
+    .description(
+      'create the containers, sync into them, start them (depends_on, --wait), and optionally keep watching',
+    )
     .argument('[service...]', 'services (default: all)')
     .option('--watch', 'keep watching, syncing and triggering until interrupted')
     .option('--build', 'build images before starting')
@@ -99,12 +104,21 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--no-logs', 'with --watch: do not stream service logs')
     .option('--no-initial-sync', 'skip the initial sync')
     .option('--poll', 'poll the file system instead of using change events')
+    .option('--detach', 'with --watch: keep watching in the background (stop: watch --stop)')
     .action((services: string[], o) => run(runUp(ctx(), services, o)));
 
   program
     .command('watch')
-    .description('watch and sync a stack that is already up')
+    .description(
+      'as docker compose watch: build and start the services, then watch, sync and trigger',
+    )
     .argument('[service...]', 'services (default: all)')
+    .option('--no-up', 'do not build and start the services first: watch what runs')
+    .option('--prune', 'remove the image a rebuild replaced when it is dangling (default)')
+    .option('--no-prune', 'keep the images rebuilds replaced')
+    .option('--quiet', 'hide build and start-up output')
+    .option('--detach', 'keep watching in the background (stop it with watch --stop)')
+    .option('--stop', "stop the project's watcher (detached or not) and exit")
     .option('--no-logs', 'do not stream service logs')
     .option('--no-initial-sync', 'skip the initial sync')
     .option('--poll', 'poll the file system instead of using change events')
@@ -190,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
   let pending: Promise<number> | null = null;
   const program = buildProgram((p) => {
     pending = p;
-  });
+  }, argv);
   program.exitOverride();
   let debug = argv.includes('--debug');
   try {

@@ -98,7 +98,13 @@ export function openEngine(ctx: CliContext): Engine {
 export async function openSession(
   ctx: CliContext,
   services: string[],
-  o: { model?: SyncModel; reporter?: Reporter; output?: (line: string) => void } = {},
+  o: {
+    model?: SyncModel;
+    reporter?: Reporter;
+    output?: (line: string) => void;
+    /** After a rebuild, remove the image it replaced when it is dangling (`watch --prune`). */
+    prune?: boolean;
+  } = {},
 ): Promise<Opened> {
   const { reporter } = o;
   const m = o.model ?? (await loadProject(ctx));
@@ -110,10 +116,15 @@ export async function openSession(
     model: m,
     engine,
     services,
-    rebuild: async (service) => {
-      // only this service: never its dependencies, and only its containers are recreated
+    rebuild: async (service, beforeStart) => {
+      // only this service: never its dependencies, and only its containers are recreated;
+      // they are created first and started once their files are in
+      const before = o.prune ? await compose.imageIds(service).catch(() => []) : [];
       await compose.build(service);
-      await compose.up([service], { noDeps: true, forceRecreate: true });
+      await compose.create([service], { noDeps: true, forceRecreate: true });
+      await beforeStart();
+      await compose.up([service], { noDeps: true });
+      if (before.length) await compose.pruneDangling(before);
     },
     output: o.output ?? ((line) => ctx.out(line)),
     reporter:

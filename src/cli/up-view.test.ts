@@ -121,6 +121,37 @@ describe('the plain (non-terminal) view of up --watch', () => {
     for (const l of [...out, ...err]) assert.ok(!l.includes(ESC), 'no escape codes');
   });
 
+  test('with create: the containers are created, synced, then started', async () => {
+    const { view, out } = capture();
+    const order: string[] = [];
+    await view.start({
+      project: 'shop',
+      services: ['web'],
+      startStack: {
+        wait: false,
+        create: async () => void order.push('create'),
+        run: async () => void order.push('start'),
+      },
+      initialSync: {
+        skip: false,
+        run: async () => {
+          order.push('sync');
+          return [report('shop-web-1', { uploaded: 1, bytes: 5 })];
+        },
+      },
+      watch: async () => {
+        order.push('watch');
+        return 1;
+      },
+    });
+    assert.deepEqual(order, ['create', 'sync', 'start', 'watch']);
+    assert.deepEqual(out, [
+      'composync: starting shop',
+      'composync: initial sync done: 1 rule in 1 container, 1 file uploaded (5 B), 0 deleted',
+      'composync: watching 1 rules (Ctrl+C to stop)',
+    ]);
+  });
+
   test('watch (no stack start) with the initial sync skipped', async () => {
     const { view, out } = capture();
     await view.start({

@@ -17,10 +17,15 @@ export interface StartPlan {
   project: string;
   /** Services whose rules the initial sync covers: one progress line each on a terminal. */
   services: string[];
-  /** `docker compose up`; absent for `watch`, which never starts anything. */
+  /** `docker compose up`; absent for `watch --no-up`, which never starts anything. */
   startStack?: {
     wait: boolean;
-    /** @param progress receives compose's progress output as it comes */
+    /**
+     * Create the containers without starting them (`docker compose up --no-start`). When
+     * given, it runs first, then the initial sync into the created containers, then `run`.
+     */
+    create?(progress: (text: string) => void): Promise<void>;
+    /** Start the containers. @param progress receives compose's progress output as it comes */
     run(progress: (text: string) => void): Promise<void>;
   };
   /** Attach to the running containers and run the initial sync (only attach when `skip`). */
@@ -73,14 +78,14 @@ export class PlainView implements UpView {
   constructor(private readonly o: ViewOptions) {}
 
   async start(plan: StartPlan): Promise<SyncReport[]> {
-    if (plan.startStack) {
-      this.note(
-        `starting ${plan.project}${plan.startStack.wait ? ' (waiting until healthy)' : ''}`,
-      );
-      await plan.startStack.run(() => undefined);
-    }
+    const stack = plan.startStack;
+    if (stack) this.note(`starting ${plan.project}${stack.wait ? ' (waiting until healthy)' : ''}`);
+    // with `create`: the containers are created, synced, then started
+    if (stack?.create) await stack.create(() => undefined);
+    else if (stack) await stack.run(() => undefined);
     const reports = await plan.initialSync.run();
     this.note(initialSyncSummary(reports, plan.initialSync.skip));
+    if (stack?.create) await stack.run(() => undefined);
     if (plan.watch) this.note(watchingLine(await plan.watch()));
     return reports;
   }
@@ -145,20 +150,30 @@ export class TerminalView implements UpView {
     const timer = { timer: PRESET_TIMER };
     const tasks: ListrTask[] = [];
     for (const svc of plan.services) this.serviceProgress(svc);
-    if (plan.startStack) {
-      const stack = plan.startStack;
+    const stack = plan.startStack;
+    const progressOf = (task: TaskHandle) => (text: string) => {
+      const last = text.trim().split('\n').pop()?.trim();
+      if (last) task.output = last;
+    };
+    const startTask: ListrTask | undefined = stack && {
+      title: `Start ${plan.project}${stack.wait ? ' and wait until healthy' : ''}`,
+      task: async (_, task) => {
+        await stack.run(progressOf(task));
+        task.title = `Started ${plan.project}`;
+      },
+      rendererOptions: { ...timer, outputBar: 1 },
+    };
+    const create = stack?.create;
+    if (create) {
       tasks.push({
-        title: `Start ${plan.project}${stack.wait ? ' and wait until healthy' : ''}`,
+        title: `Create the containers of ${plan.project}`,
         task: async (_, task) => {
-          await stack.run((text) => {
-            const last = text.trim().split('\n').pop()?.trim();
-            if (last) task.output = last;
-          });
-          task.title = `Started ${plan.project}`;
+          await create(progressOf(task));
+          task.title = `Created the containers of ${plan.project}`;
         },
         rendererOptions: { ...timer, outputBar: 1 },
       });
-    }
+    } else if (startTask) tasks.push(startTask);
     const skip = plan.initialSync.skip;
     tasks.push({
       title: skip ? 'Attach to the containers' : 'Initial sync',
@@ -190,6 +205,7 @@ export class TerminalView implements UpView {
       },
       rendererOptions: timer,
     });
+    if (create && startTask) tasks.push(startTask);
     if (plan.watch) {
       const watch = plan.watch;
       tasks.push({

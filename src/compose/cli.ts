@@ -130,6 +130,52 @@ export class ComposeCli {
     await this.run('up', [...args, ...services], { onOutput: opts.onOutput });
   }
 
+  /**
+   * `docker compose up --no-start [flags] [SERVICE...]`: build or pull what is missing and
+   * create the containers (and networks, volumes) without starting them, so files can be put
+   * in place before their processes start; {@link up} then starts them in `depends_on` order.
+   */
+  async create(services: string[], opts: Omit<UpOptions, 'wait'> = {}): Promise<void> {
+    const args = ['--no-start'];
+    if (opts.build) args.push('--build');
+    if (opts.forceRecreate) args.push('--force-recreate');
+    if (opts.noDeps) args.push('--no-deps');
+    await this.run('up', [...args, ...services], { onOutput: opts.onOutput });
+  }
+
+  /** `docker compose images -q SERVICE`: the IDs of the images the service's containers use. */
+  async imageIds(service: string): Promise<string[]> {
+    const r = await this.run('images', ['-q', service], { direct: true });
+    return [...new Set(r.out.split('\n').map((l) => l.trim()))].filter(Boolean);
+  }
+
+  /**
+   * Remove the images among `ids` that are dangling now (no tag left: a rebuild moved it to
+   * the new image) and used by no container, as `docker compose watch` prunes on rebuild.
+   * Returns the IDs removed; an image still in use or tagged stays. Never throws.
+   */
+  async pruneDangling(ids: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const id of ids) {
+      const tags = await this.docker(['image', 'inspect', '--format', '{{len .RepoTags}}', id]);
+      if (tags?.trim() !== '0') continue;
+      if ((await this.docker(['image', 'rm', id])) !== null) removed.push(id);
+    }
+    return removed;
+  }
+
+  /** A plain docker CLI call with the project's environment: stdout, or null on failure. */
+  private docker(args: string[]): Promise<string | null> {
+    return new Promise((resolve) => {
+      execFile(
+        this.dockerPath,
+        args,
+        { cwd: this.project.cwd, env: this.project.env, timeout: 60_000 },
+        (err, stdout) => resolve(err ? null : stdout),
+      );
+    });
+  }
+
   /** `docker compose build SERVICE`: builds that service only, never its dependencies. */
   async build(service: string, opts: { onOutput?: (chunk: string) => void } = {}): Promise<void> {
     await this.run('build', [service], { onOutput: opts.onOutput });

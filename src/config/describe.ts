@@ -41,6 +41,7 @@ export function describeModel(model: SyncModel): string {
           ? `sh -c ${JSON.stringify(t.command)}`
           : JSON.stringify(t.command);
       const extras = [
+        t.on === 'host' ? 'on the host' : '',
         t.user ? `user ${t.user}` : '',
         t.workdir ? `workdir ${t.workdir}` : '',
         Object.keys(t.env).length ? `env ${Object.keys(t.env).join(',')}` : '',

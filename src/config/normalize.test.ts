@@ -320,6 +320,40 @@ services:
     });
   });
 
+  test('exec on: host runs in a local directory, the project directory by default', () => {
+    const web = service(`
+services:
+  web:
+    x-sync:
+      exec:
+        - { paths: ["./web/**"], command: [make, gen], on: host }
+        - { paths: ["./web/**"], command: "make css", on: host, workdir: ./web }
+        - { paths: ["./web/**"], command: "make css", on: container, workdir: /app }
+`);
+    assert.deepEqual(web.exec[0], {
+      paths: ['web/**'],
+      command: ['make', 'gen'],
+      env: {},
+      on: 'host',
+      workdir: '/proj',
+      yamlPath: 'services.web.x-sync.exec[0]',
+    });
+    assert.equal(web.exec[1]!.workdir, '/proj/web');
+    assert.equal(web.exec[2]!.on, undefined);
+    assert.equal(web.exec[2]!.workdir, '/app');
+    assert.match(
+      describeModel(
+        run(`services:
+  web:
+    x-sync:
+      exec:
+        - { paths: [a], command: x, on: host }
+`).model,
+      ),
+      /on the host/,
+    );
+  });
+
   test('a service with triggers only, and services without sync', () => {
     const r = run(`
 services:
@@ -618,7 +652,19 @@ describe('normalize: invalid configurations', () => {
       name: 'unknown key in an exec entry',
       yaml: svc('      exec:\n        - { paths: [a], command: x, cwd: /app }\n'),
       path: 'services.web.x-sync.exec[0].cwd',
-      message: /^unknown key "cwd"; expected one of: paths, command, user, workdir, env$/,
+      message: /^unknown key "cwd"; expected one of: paths, command, on, user, workdir, env$/,
+    },
+    {
+      name: 'exec on: host with a user',
+      yaml: svc('      exec:\n        - { paths: [a], command: x, on: host, user: node }\n'),
+      path: 'services.web.x-sync.exec[0].user',
+      message: /a command with on: host runs as you/,
+    },
+    {
+      name: 'exec on: neither host nor container',
+      yaml: svc('      exec:\n        - { paths: [a], command: x, on: laptop }\n'),
+      path: 'services.web.x-sync.exec[0].on',
+      message: /container|host/,
     },
     {
       name: 'develop.watch: unknown action',

@@ -345,6 +345,18 @@ function execRule(e: ExecEntryInput, path: PathSegment[], st: Shared): ExecRule 
     env,
     yamlPath: formatYamlPath(path),
   };
+  if (e.on === 'host') {
+    out.on = 'host';
+    if (e.user !== undefined)
+      st.problems.push({
+        path: [...path, 'user'],
+        message:
+          'user applies to commands run in the container; a command with on: host runs as you (remove user, or run it in the container)',
+      });
+    // a local directory, relative to the project directory (the default)
+    out.workdir = resolve(st.projectDir, e.workdir ?? '.');
+    return out;
+  }
   if (e.user !== undefined) out.user = String(e.user);
   if (e.workdir !== undefined) out.workdir = e.workdir;
   return out;

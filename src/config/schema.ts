@@ -253,22 +253,31 @@ export const execEntrySchema = strict({
         'Array: run without a shell. String: run with `sh -c`. COMPOSYNC_CHANGED_FILES holds the changed container paths ' +
         '(write $$COMPOSYNC_CHANGED_FILES in compose files).',
     }),
+  on: z
+    .enum(['container', 'host'])
+    .optional()
+    .meta({
+      description:
+        'Where the command runs: `container` (default: in every container of the service) or `host` (once, on ' +
+        'your machine, in the project directory, after the batch is confirmed in the containers; ' +
+        'COMPOSYNC_CHANGED_FILES then holds the local paths).',
+    }),
   user: z
     .union([z.string().min(1), z.int().min(0)])
     .optional()
-    .meta({ description: 'User to run the command as.' }),
-  workdir: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: 'Working directory of the command in the container.' }),
+    .meta({ description: 'User to run the command as (in the container; not with `on: host`).' }),
+  workdir: z.string().min(1).optional().meta({
+    description:
+      'Working directory of the command: in the container, or with `on: host` a local directory relative to the project directory.',
+  }),
   env: z
     .union([z.record(z.string(), envValue), z.array(z.string())])
     .optional()
     .meta({ description: 'Extra environment variables: a mapping, or a list of KEY=VALUE.' }),
 }).meta({
   id: 'ExecTrigger',
-  description: 'Run a command in every container of the service after a sync.',
+  description:
+    'Run a command after a sync: in every container of the service, or with `on: host` on your machine.',
 });
 
 /** Fields shared by the top level and the service level. */

@@ -101,6 +101,11 @@ export interface ExecRule {
   paths: string[];
   /** Array: run without a shell. String: run with `sh -c`. */
   command: string[] | string;
+  /**
+   * `host`: run once per batch on the developer's machine (after the batch is confirmed in the
+   * containers), `workdir` then an absolute local directory. Absent: in every container.
+   */
+  on?: 'host';
   user?: string;
   workdir?: string;
   env: Record<string, string>;

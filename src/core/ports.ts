@@ -41,6 +41,11 @@ export interface WriteEntry {
 export interface Problem {
   path: string;
   message: string;
+  /**
+   * The operation waits for a later moment rather than failing: a deletion in a container that
+   * was created and not started yet (only a running container can run `rm`).
+   */
+  deferred?: boolean;
 }
 
 export interface WriteResult {
@@ -88,6 +93,12 @@ export interface ContainerInfo {
   tar: 'gnu' | 'busybox' | 'none';
   /** The image has `sh` and `rm`. */
   shell: boolean;
+  /**
+   * Set for a container that was created and not started yet: only the archive endpoint
+   * reaches it (exec needs a running container), so deletions wait until it runs, and its tmpfs
+   * mounts (listed here) are not mounted yet: what is written there now would be hidden.
+   */
+  notStarted?: { tmpfs: string[] };
 }
 
 /**
@@ -194,8 +205,12 @@ export interface Engine {
   identity?(): Promise<EngineIdentity>;
   /** Containers of a project (all states), sorted by service then number. */
   listContainers(project: string, services?: string[]): Promise<ContainerRef[]>;
-  /** Open a channel into a running container. */
-  attach(container: ContainerRef): Promise<ContainerChannel>;
+  /**
+   * Open a channel into a running container; with `notStarted`, also into one that was created
+   * and not started yet (see {@link ContainerInfo.notStarted}), so files are in place before
+   * its process starts.
+   */
+  attach(container: ContainerRef, opts?: { notStarted?: boolean }): Promise<ContainerChannel>;
   /** Follow the engine's container events for a project until the returned function is called. */
   events(project: string, onEvent: (e: EngineEvent) => void): Promise<() => void>;
   restart(containerId: string): Promise<void>;

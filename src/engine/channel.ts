@@ -88,6 +88,11 @@ export interface ChannelOptions {
    * tmpfs are written, read, scanned and stat-ed only through execs of the image's own tools.
    */
   tmpfs?: string[];
+  /**
+   * The container was created and not started: no exec is possible, so deletions are returned
+   * as deferred problems (the caller deletes them once the container runs).
+   */
+  notStarted?: boolean;
 }
 
 /**
@@ -245,6 +250,15 @@ export class DockerChannel implements ContainerChannel {
         }
         return result('tar-stream', r.confirmed, [...problems, ...r.problems], r.wireBytes);
       } catch (err) {
+        // No exec can start in a paused container, but the endpoint writes into it: a session
+        // that was not open yet when the container was paused (nothing had been streamed since
+        // it started, as when its files went in before the start) must not fail the batch.
+        const paused = !tmpfs && err instanceof Error && /is paused/i.test(err.message);
+        if (paused) {
+          this.opts.log?.(`engine: ${err.message}; writing through the archive endpoint`);
+          const r = await this.writeArchive(prepared);
+          return result('archive', r.confirmed, [...problems, ...r.problems], r.wireBytes);
+        }
         if (!(err instanceof SessionDied)) throw err;
         if (tmpfs) {
           // No fallback: the endpoint would write below the mount, where nobody sees it.
@@ -429,6 +443,12 @@ export class DockerChannel implements ContainerChannel {
 
   private async removeNow(paths: string[]): Promise<Problem[]> {
     this.assertOpen();
+    if (this.opts.notStarted)
+      return paths.map((path) => ({
+        path,
+        message: 'the container has not started yet: deleted once it runs',
+        deferred: true,
+      }));
     const problems: Problem[] = [];
     const targets: { path: string; norm: string }[] = [];
     for (const path of paths) {

@@ -195,9 +195,14 @@ class DockerEngine implements Engine {
       );
   }
 
-  async attach(container: ContainerRef): Promise<ContainerChannel> {
+  async attach(
+    container: ContainerRef,
+    opts: { notStarted?: boolean } = {},
+  ): Promise<ContainerChannel> {
     const { id, name } = container;
     const inspect = await this.calls.inspect(id, name);
+    if (!inspect.State?.Running && opts.notStarted)
+      return this.attachNotStarted(container, inspect);
     if (!inspect.State?.Running)
       throw new EngineError(`container ${name} is not running`, {
         hint: 'Start the service (`composync up`) and try again.',
@@ -234,6 +239,47 @@ class DockerEngine implements Engine {
       const { user, group } = splitUserSpec(userSpec);
       const db = needsUserDb(userSpec) ? await channel.loadUserDb() : { passwd: [], group: [] };
       const ids = resolveIds(db, user, group, name);
+      channel.info.uid = ids.uid;
+      channel.info.gid = ids.gid;
+    }
+    return channel;
+  }
+
+  /**
+   * A channel into a container that exists and does not run (created, or exited): nothing can
+   * be exec'd there, so every read, stat and write goes through the archive endpoint (which
+   * works on a stopped container's filesystem), the image's tools are not probed, and
+   * deletions are reported as deferred until the container runs.
+   */
+  private async attachNotStarted(
+    container: ContainerRef,
+    inspect: Docker.ContainerInspectInfo,
+  ): Promise<ContainerChannel> {
+    const tmpfs = tmpfsMounts(inspect);
+    const channel = new DockerChannel({
+      calls: this.calls,
+      ref: { ...container, running: false, state: inspect.State?.Status ?? container.state },
+      info: {
+        workdir: inspect.Config?.WorkingDir || '/',
+        uid: 0,
+        gid: 0,
+        tar: 'none',
+        shell: false,
+        notStarted: { tmpfs },
+      },
+      hasSh: false,
+      compress: !!this.opts.compress,
+      sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 30_000,
+      log: this.opts.debug,
+      tmpfs,
+      notStarted: true,
+    });
+    const userSpec = inspect.Config?.User ?? '';
+    if (userSpec) {
+      const { user, group } = splitUserSpec(userSpec);
+      // /etc/passwd and /etc/group are read through the archive endpoint too
+      const db = needsUserDb(userSpec) ? await channel.loadUserDb() : { passwd: [], group: [] };
+      const ids = resolveIds(db, user, group, container.name);
       channel.info.uid = ids.uid;
       channel.info.gid = ids.gid;
     }

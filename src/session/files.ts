@@ -15,6 +15,8 @@ export const paths = {
   syncLog: (projectDir: string) => join(composyncDir(projectDir), 'logs', 'sync.log'),
   status: (projectDir: string) => join(composyncDir(projectDir), 'status.json'),
   pid: (projectDir: string) => join(composyncDir(projectDir), 'watcher.pid'),
+  /** Output of a watcher started with `--detach`. */
+  watcherLog: (projectDir: string) => join(composyncDir(projectDir), 'logs', 'watcher.log'),
 };
 
 let seq = 0;

@@ -3,14 +3,16 @@
  * batches run one at a time; services run independently. Containers that start later (or are
  * recreated) are attached and get the initial sync of their rules.
  */
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join, posix } from 'node:path';
 import { planTriggers } from '../core/triggers.js';
 import { Batcher, type Clock } from '../core/batcher.js';
 import { relativeTo, routeLocal, ServiceBatch, type BatchEvent } from '../core/route.js';
-import { PathFilter } from '../core/ignore.js';
+import { matchesGlob, PathFilter } from '../core/ignore.js';
 import { triggerRoots } from './trigger-roots.js';
-import type { ServiceSync, SyncModel, SyncRule } from '../core/model.js';
+import type { ExecRule, ServiceSync, SyncModel, SyncRule } from '../core/model.js';
 import { modeDirection } from '../core/modes.js';
 import { fromContainerRel } from '../core/paths.js';
 import { sameContent } from '../core/tree.js';
@@ -31,8 +33,11 @@ export interface SessionOptions {
   services?: string[];
   reporter?: Reporter;
   createWatcher?: (onChange: (path: string) => void, onError: (err: Error) => void) => Watcher;
-  /** Build one service's image and recreate only its containers (compose adapter). */
-  rebuild?: (service: string) => Promise<void>;
+  /**
+   * Build one service's image and recreate only its containers (compose adapter): create them,
+   * call `beforeStart` (the initial sync into the created containers), then start them.
+   */
+  rebuild?: (service: string, beforeStart: () => Promise<void>) => Promise<void>;
   /** Output of exec triggers, one line at a time, prefixed by the container. */
   output?: (line: string) => void;
   /** The batches' time source (tests advance a manual one instead of sleeping). */
@@ -60,25 +65,47 @@ export class Session {
   private readonly runtimes = new Map<string, ServiceRuntime>();
   private readonly filters = new Map<string, PathFilter>();
   private watcher?: Watcher;
+  /** Roots the local watcher watches (rule sources and trigger roots). */
+  private readonly watchedRoots = new Set<string>();
   private stopEvents?: () => void;
   private stopRequests?: () => void;
   private stopping = false;
   private watching = false;
+  /** Containers whose files were synced before they started (see syncBeforeStart). */
+  private readonly syncedBeforeStart = new Set<string>();
+  /** Containers that had their initial sync already: the next one reports only news. */
+  private readonly presynced = new Set<string>();
+
+  /** The sync model in force: the one given, then each one {@link reload} takes. */
+  private model: SyncModel;
 
   constructor(private readonly opts: SessionOptions) {
     const { model } = opts;
+    this.model = model;
     this.log = new SyncLog(files.syncLog(model.projectDir));
     this.status = new StatusWriter(files.status(model.projectDir), model);
-    const only = opts.services?.length ? new Set(opts.services) : null;
-    for (const svc of model.services) {
-      if (only && !only.has(svc.name)) continue;
-      this.runtimes.set(svc.name, { svc, containers: new Map(), queue: Promise.resolve() });
-      for (const rule of svc.rules) this.filters.set(rule.id, new PathFilter(rule));
-    }
+    for (const svc of model.services) if (this.covers(svc.name)) this.addRuntime(svc);
+  }
+
+  /** The session covers this service (all of them unless it was given some). */
+  private covers(service: string): boolean {
+    return !this.opts.services?.length || this.opts.services.includes(service);
+  }
+
+  private addRuntime(svc: ServiceSync): ServiceRuntime {
+    const rt: ServiceRuntime = { svc, containers: new Map(), queue: Promise.resolve() };
+    this.runtimes.set(svc.name, rt);
+    for (const rule of svc.rules) this.filters.set(rule.id, new PathFilter(rule));
+    return rt;
   }
 
   get services(): ServiceSync[] {
     return [...this.runtimes.values()].map((r) => r.svc);
+  }
+
+  /** Record an event of the caller's (a model reload) in the sync log and on screen. */
+  report(rec: Omit<LogRecord, 'ts'>): void {
+    this.emit(rec);
   }
 
   private emit(rec: Omit<LogRecord, 'ts'>): void {
@@ -112,7 +139,7 @@ export class Session {
     await this.loadSyncignores();
     const names = [...this.runtimes.keys()];
     const containers = names.length
-      ? await this.opts.engine.listContainers(this.opts.model.projectName, names)
+      ? await this.opts.engine.listContainers(this.model.projectName, names)
       : [];
     for (const rt of this.runtimes.values()) {
       const running = containers.filter((c) => c.service === rt.svc.name && c.running);
@@ -124,6 +151,16 @@ export class Session {
           message: `service ${rt.svc.name} has no running container: its changes wait until one starts`,
         });
       }
+    }
+    for (const c of containers) {
+      if (!c.running || !this.syncedBeforeStart.delete(c.id)) continue;
+      this.emit({
+        level: 'info',
+        event: 'start',
+        service: c.service,
+        container: c.name,
+        message: `container ${c.name} started on the files synced before it`,
+      });
     }
     const reports = await Promise.all(
       [...this.runtimes.values()].map((rt) =>
@@ -139,6 +176,80 @@ export class Session {
     return reports.flat();
   }
 
+  /**
+   * The initial sync into the containers of the services that exist and do not run yet
+   * (`up` creates them first, with `docker compose up --no-start`), so their processes start
+   * on the synced files. Only the archive endpoint reaches a container that is not running:
+   * deletions and rules whose target lies on a tmpfs (not mounted yet) wait for the initial
+   * sync that follows the start ({@link start}, or the container's start event while
+   * watching). Nothing stays attached. Containers of the services that run already (compose
+   * left them as they were) get their initial sync here too, so the reports cover them all.
+   */
+  async syncBeforeStart(services: string[] = []): Promise<SyncReport[]> {
+    const rts = [...this.runtimes.values()].filter(
+      (rt) => rt.svc.rules.length && (services.length === 0 || services.includes(rt.svc.name)),
+    );
+    if (rts.length === 0) return [];
+    await this.opts.engine.ping();
+    await this.loadSyncignores();
+    const containers = await this.opts.engine.listContainers(
+      this.model.projectName,
+      rts.map((rt) => rt.svc.name),
+    );
+    const reports = await Promise.all(
+      rts.map((rt) => this.enqueue(rt, () => this.syncNotStarted(rt, containers))),
+    );
+    await this.status.write();
+    return reports.flat();
+  }
+
+  /** {@link syncBeforeStart} of one service, inside its queue. */
+  private async syncNotStarted(
+    rt: ServiceRuntime,
+    containers: ContainerRef[],
+  ): Promise<SyncReport[]> {
+    const running = containers.filter((c) => c.service === rt.svc.name && c.running);
+    const ran = await Promise.all(
+      running.map(async (c) => {
+        const reports = await this.attach(rt, c, { initialSync: true });
+        this.presynced.add(c.id);
+        return reports;
+      }),
+    );
+    const idle = containers.filter(
+      (c) =>
+        c.service === rt.svc.name && !c.running && (c.state === 'created' || c.state === 'exited'),
+    );
+    const out = await Promise.all(
+      idle.map(async (ref) => {
+        const channel = await this.opts.engine.attach(ref, { notStarted: true });
+        const reports: SyncReport[] = [];
+        try {
+          const tmpfs = channel.info.notStarted?.tmpfs ?? [];
+          for (const rule of rt.svc.rules) {
+            if (rule.initialSync === 'disabled') continue;
+            const rs = new RuleSync(rule, channel, this.model, this.filters.get(rule.id)!);
+            await rs.open();
+            // a tmpfs is mounted at start: what is written under it now would be hidden
+            if (tmpfs.some((m) => rs.targetAbs === m || rs.targetAbs.startsWith(`${m}/`))) continue;
+            this.status.update(rs, { state: 'syncing' });
+            const rep = await rs.initialSync();
+            const deferred = rep.problems.filter((p) => p.deferred).length;
+            rep.problems = rep.problems.filter((p) => !p.deferred);
+            reports.push(rep);
+            this.record(rt.svc.name, rs, rep, 'initial', { beforeStart: true, deferred });
+          }
+          this.syncedBeforeStart.add(ref.id);
+          this.presynced.add(ref.id);
+        } finally {
+          await channel.close().catch(() => undefined);
+        }
+        return reports;
+      }),
+    );
+    return [...ran.flat(), ...out.flat()];
+  }
+
   /** Attach one container and (optionally) run the initial sync of its rules. */
   private async attach(
     rt: ServiceRuntime,
@@ -149,19 +260,21 @@ export class Session {
     if (old) await old.channel.close().catch(() => undefined);
     const channel = await this.opts.engine.attach(ref);
     const rules = rt.svc.rules.map(
-      (r) => new RuleSync(r, channel, this.opts.model, this.filters.get(r.id)!),
+      (r) => new RuleSync(r, channel, this.model, this.filters.get(r.id)!),
     );
     for (const rs of rules) await rs.open();
     const attached: Attached = { ref, channel, rules, remoteWatches: [] };
     rt.containers.set(ref.id, attached);
     const reports: SyncReport[] = [];
+    // a container synced before it started has its records already: only news are told
+    const presynced = this.presynced.delete(ref.id);
     if (opts.initialSync === false) return reports;
     for (const rs of rules) {
       if (rs.rule.initialSync === 'disabled' && !opts.dryRun) continue;
       this.status.update(rs, { state: 'syncing' });
       const rep = await rs.initialSync({ dryRun: opts.dryRun, force: opts.force });
       reports.push(rep);
-      if (!opts.dryRun) this.record(rt.svc.name, rs, rep, 'initial');
+      if (!opts.dryRun) this.record(rt.svc.name, rs, rep, presynced ? 'batch' : 'initial');
     }
     if (this.watching) await this.watchRemote(rt, attached);
     return reports;
@@ -282,8 +395,15 @@ export class Session {
   }
 
   /** Report one sync: the sync log, the screen and the status file. */
-  private record(service: string, rs: RuleSync, rep: SyncReport, kind: 'initial' | 'batch'): void {
+  private record(
+    service: string,
+    rs: RuleSync,
+    rep: SyncReport,
+    kind: 'initial' | 'batch',
+    o: { beforeStart?: boolean; deferred?: number } = {},
+  ): void {
     const base = { service, container: rep.container, rule: rep.rule };
+    const waiting = o.deferred ? `; ${o.deferred} deletions wait until it runs` : '';
     if (rep.uploaded || (kind === 'initial' && !rep.deleted)) {
       this.emit({
         ...base,
@@ -294,8 +414,9 @@ export class Session {
         wireBytes: rep.wireBytes,
         ms: Math.round(rep.ms),
         via: rep.via,
-        message:
-          kind === 'initial'
+        message: o.beforeStart
+          ? `initial sync before the container starts: ${rep.uploaded} files uploaded to ${rs.targetAbs}${waiting}`
+          : kind === 'initial'
             ? `initial sync: ${rep.uploaded} files uploaded to ${rs.targetAbs}`
             : `${rep.uploaded} files uploaded`,
       });
@@ -390,7 +511,6 @@ export class Session {
    */
   async watchLocal(opts: { poll?: boolean } = {}): Promise<void> {
     if (this.watcher || this.stopping) return;
-    const { model } = this.opts;
     await this.loadSyncignores();
     const onError = (err: Error) =>
       this.emit({ level: 'warn', event: 'problem', message: `watcher: ${err.message}` });
@@ -399,29 +519,46 @@ export class Session {
       ? this.opts.createWatcher(onChange, onError)
       : await defaultWatcher(onChange, onError, opts.poll);
 
-    const byRoot = new Map<string, SyncRule[]>();
-    for (const rt of this.runtimes.values()) {
-      rt.batcher = new Batcher<BatchEvent, ServiceBatch>({
-        debounce: rt.svc.debounce,
-        maxWait: rt.svc.maxWait,
-        create: () => new ServiceBatch(),
-        clock: this.opts.clock,
-        // the promise holds the next batch back while this one runs, so a burst coalesces
-        onBatch: (batch) => this.enqueue(rt, () => this.runBatch(rt, batch)),
-      });
-      for (const r of rt.svc.rules) byRoot.set(r.root, [...(byRoot.get(r.root) ?? []), r]);
-    }
-    for (const [root, rules] of byRoot) {
-      await this.watcher.add(root, (abs) => {
+    for (const rt of this.runtimes.values()) this.startBatcher(rt);
+    await this.watchRoots();
+  }
+
+  private startBatcher(rt: ServiceRuntime): void {
+    rt.batcher = new Batcher<BatchEvent, ServiceBatch>({
+      debounce: rt.svc.debounce,
+      maxWait: rt.svc.maxWait,
+      create: () => new ServiceBatch(),
+      clock: this.opts.clock,
+      // the promise holds the next batch back while this one runs, so a burst coalesces
+      onBatch: (batch) => this.enqueue(rt, () => this.runBatch(rt, batch)),
+    });
+  }
+
+  /**
+   * Watch every rule's root and every trigger root not watched yet. What a root's watch skips
+   * is asked of the rules in force at the time, so a reloaded model's rules apply to it.
+   */
+  private async watchRoots(): Promise<void> {
+    const watcher = this.watcher;
+    if (!watcher) return;
+    const rulesAt = (root: string) =>
+      [...this.runtimes.values()].flatMap((rt) => rt.svc.rules.filter((r) => r.root === root));
+    const ruleRoots = new Set(
+      [...this.runtimes.values()].flatMap((rt) => rt.svc.rules.map((r) => r.root)),
+    );
+    for (const root of ruleRoots) {
+      if (this.watchedRoots.has(root)) continue;
+      this.watchedRoots.add(root);
+      await watcher.add(root, (abs) => {
         const rel = relativeTo(root, abs);
-        return rel !== null && rel !== '' && rules.every((r) => this.skipDir(r, rel));
+        return rel !== null && rel !== '' && rulesAt(root).every((r) => this.skipDir(r, rel));
       });
     }
     // trigger paths outside every sync source are watched on their own
-    const roots = triggerRoots(this.services, model.projectDir);
-    for (const t of roots) {
-      if (byRoot.has(t.root)) continue;
-      await this.watcher.add(t.root, (abs) => {
+    for (const t of triggerRoots(this.services, this.model.projectDir)) {
+      if (ruleRoots.has(t.root) || this.watchedRoots.has(t.root)) continue;
+      this.watchedRoots.add(t.root);
+      await watcher.add(t.root, (abs) => {
         const rel = relativeTo(t.root, abs);
         if (rel === null || rel === '') return false;
         return t.shallow || rel === '.git' || rel.endsWith('/.git') || rel === '.composync';
@@ -431,7 +568,8 @@ export class Session {
 
   /** Watch local sources, container starts and container-side changes, until stop(). */
   async watch(opts: { poll?: boolean } = {}): Promise<void> {
-    const { model, engine } = this.opts;
+    const { engine } = this.opts;
+    const model = this.model;
     await this.watchLocal(opts);
     this.stopEvents = await engine.events(model.projectName, (e) => {
       const rt = this.runtimes.get(e.service);
@@ -447,7 +585,9 @@ export class Session {
             event: 'start',
             service: e.service,
             container: ref.name,
-            message: `container ${ref.name} started: syncing it`,
+            message: this.syncedBeforeStart.delete(ref.id)
+              ? `container ${ref.name} started on the files synced before it`
+              : `container ${ref.name} started: syncing it`,
           });
           await this.attach(rt, ref, { initialSync: true });
           await this.status.write();
@@ -471,6 +611,75 @@ export class Session {
     await this.status.write({ watching: true, services: [...this.runtimes.keys()] });
   }
 
+  /**
+   * Take a new sync model while watching (the compose files or the env file changed). A
+   * service whose rules or triggers are unchanged goes on as it is; one whose rules or
+   * triggers changed is stopped (the batch in flight finishes, pending changes are dropped:
+   * the initial sync covers them) and attached again with an initial sync of its new rules;
+   * one with no rules any more stops; a new one with rules is attached. Returns what changed.
+   */
+  async reload(model: SyncModel): Promise<ModelChange> {
+    const change: ModelChange = { added: [], changed: [], removed: [], rules: [] };
+    if (this.stopping) return change;
+    const next = new Map(
+      model.services.filter((s) => this.covers(s.name) && hasWork(s)).map((s) => [s.name, s]),
+    );
+    for (const [name, rt] of this.runtimes) {
+      const svc = next.get(name);
+      if (svc && sameService(svc, rt.svc)) continue;
+      (svc ? change.changed : change.removed).push(name);
+      change.rules.push(...ruleChanges(rt.svc, svc));
+    }
+    for (const [name, svc] of next) {
+      if (this.runtimes.has(name)) continue;
+      change.added.push(name);
+      change.rules.push(...ruleChanges(undefined, svc));
+    }
+    this.model = model;
+    for (const name of [...change.changed, ...change.removed]) {
+      const rt = this.runtimes.get(name)!;
+      await this.stopRuntime(rt);
+      this.runtimes.delete(name);
+    }
+    const started = [...change.changed, ...change.added].map((n) => this.addRuntime(next.get(n)!));
+    if (started.length === 0) return change;
+    await Promise.all(
+      started.map(async (rt) => Promise.all(rt.svc.rules.map((r) => this.reloadSyncignore(r)))),
+    );
+    if (this.watcher) {
+      for (const rt of started) this.startBatcher(rt);
+      await this.watchRoots();
+    }
+    const containers = await this.opts.engine.listContainers(
+      this.model.projectName,
+      started.map((rt) => rt.svc.name),
+    );
+    await Promise.all(
+      started.map((rt) =>
+        this.enqueue(rt, async () => {
+          const mine = containers.filter((c) => c.service === rt.svc.name && c.running);
+          await Promise.all(mine.map((c) => this.attach(rt, c, { initialSync: true })));
+        }),
+      ),
+    );
+    await this.status.write({ services: [...this.runtimes.keys()] });
+    return change;
+  }
+
+  /** Stop one service's part of the session: its batcher, its container channels, its watches. */
+  private async stopRuntime(rt: ServiceRuntime): Promise<void> {
+    rt.batcher?.dispose();
+    rt.batcher = undefined;
+    await rt.queue;
+    for (const a of rt.containers.values()) {
+      for (const stop of a.remoteWatches) await stop().catch(() => undefined);
+      for (const rs of a.rules) await rs.save().catch(() => undefined);
+      await a.channel.close().catch(() => undefined);
+    }
+    this.status.forget(new Set(rt.svc.rules.map((r) => r.id)));
+    rt.containers.clear();
+  }
+
   private skipDir(rule: SyncRule, rel: string): boolean {
     if (rule.kind === 'file') return true;
     return this.filters.get(rule.id)!.canSkipDir(rel);
@@ -479,7 +688,7 @@ export class Session {
   private onChange(abs: string): void {
     if (this.stopping) return;
     for (const rt of this.runtimes.values())
-      for (const e of routeLocal(rt.svc, this.opts.model.projectDir, abs)) rt.batcher?.add(e);
+      for (const e of routeLocal(rt.svc, this.model.projectDir, abs)) rt.batcher?.add(e);
   }
 
   /**
@@ -525,11 +734,53 @@ export class Session {
       }),
     );
     if (!triggers.restart && !triggers.signals.length && !triggers.exec.length) return;
+    const inContainer = { ...triggers, exec: triggers.exec.filter((e) => e.on !== 'host') };
     await Promise.all(
       [...rt.containers.values()].map((a) =>
-        this.runTriggers(rt, a.ref, triggers, changed.get(a.ref.id) ?? []),
+        this.runTriggers(rt, a.ref, inContainer, changed.get(a.ref.id) ?? []),
       ),
     );
+    // host hooks: once per batch, after every container confirmed it (and ran its triggers)
+    for (const e of triggers.exec) {
+      if (e.on !== 'host') continue;
+      const local = [...batch.triggered]
+        .filter((p) => matchesGlob(e.paths, p))
+        .map((p) => join(this.model.projectDir, ...p.split('/')));
+      await this.runHostExec(rt, e, local);
+    }
+  }
+
+  /**
+   * An exec trigger with `on: host`: the command runs on this machine (an array without a
+   * shell, a string with `sh -c`) in its workdir (the project directory by default), with
+   * COMPOSYNC_CHANGED_FILES holding the local paths that set it off, one per line. Its output
+   * is shown prefixed by `SERVICE (host)`; a failure is reported and syncing goes on.
+   */
+  private async runHostExec(rt: ServiceRuntime, e: ExecRule, changedFiles: string[]) {
+    const argv = typeof e.command === 'string' ? ['sh', '-c', e.command] : e.command;
+    const cmd = Array.isArray(e.command) ? e.command.join(' ') : e.command;
+    const prefix = `${rt.svc.name} (host)`;
+    const t0 = performance.now();
+    const r = await runLocal(argv, {
+      cwd: e.workdir ?? this.model.projectDir,
+      env: { ...process.env, ...e.env, COMPOSYNC_CHANGED_FILES: changedFiles.join('\n') },
+      onLine: (line) => this.opts.output?.(`${prefix}  | ${line}`),
+    });
+    const ms = Math.round(performance.now() - t0);
+    const base = { service: rt.svc.name, level: 'info' as const, event: 'exec' as const, ms };
+    if (r.error) {
+      this.emit({
+        ...base,
+        level: 'error',
+        message: `host exec \`${cmd}\` could not run: ${r.error}; syncing goes on`,
+      });
+    } else if (r.code !== 0) {
+      this.emit({
+        ...base,
+        level: 'error',
+        message: `host exec \`${cmd}\` failed with exit code ${r.code}; syncing goes on`,
+      });
+    } else this.emit({ ...base, message: `host exec \`${cmd}\` done` });
   }
 
   private async runTriggers(
@@ -607,7 +858,24 @@ export class Session {
     this.emit({ ...base, level: 'info', event: 'rebuild', message: `rebuilding ${rt.svc.name}` });
     const t0 = performance.now();
     try {
-      await this.opts.rebuild(rt.svc.name);
+      await this.opts.rebuild(rt.svc.name, async () => {
+        // the new containers are created, not started: their files go in first (this runs
+        // inside the service's queue, so it calls the queue's job directly)
+        try {
+          const containers = await this.opts.engine.listContainers(this.model.projectName, [
+            rt.svc.name,
+          ]);
+          await this.syncNotStarted(rt, containers);
+        } catch (err) {
+          // the containers start all the same: the sync after their start catches up
+          this.emit({
+            ...base,
+            level: 'error',
+            event: 'problem',
+            message: `sync before the start of the rebuilt ${rt.svc.name} failed: ${errorText(err)}; it starts anyway and is synced once it runs`,
+          });
+        }
+      });
       this.emit({
         ...base,
         level: 'info',
@@ -665,6 +933,68 @@ const outcomeOf = (r: SyncReport): ResumeOutcome => ({
   problems: r.problems,
   halted: !!r.halted,
 });
+
+/** What {@link Session.reload} changed: services, and per rule what became of it. */
+export interface ModelChange {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  rules: { id: string; change: 'added' | 'changed' | 'removed' }[];
+}
+
+/** A service the session has something to do for: sync rules or triggers. */
+const hasWork = (s: ServiceSync) =>
+  s.rules.length > 0 || s.rebuild.length > 0 || s.restart.length > 0 || s.exec.length > 0;
+
+/** Same rules, triggers and batching (the model is plain data: its JSON says it all). */
+function sameService(a: ServiceSync, b: ServiceSync): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function ruleChanges(
+  before: ServiceSync | undefined,
+  after: ServiceSync | undefined,
+): ModelChange['rules'] {
+  const out: ModelChange['rules'] = [];
+  const old = new Map((before?.rules ?? []).map((r) => [r.id, JSON.stringify(r)]));
+  const now = new Map((after?.rules ?? []).map((r) => [r.id, JSON.stringify(r)]));
+  for (const [id, json] of now) {
+    if (!old.has(id)) out.push({ id, change: 'added' });
+    else if (old.get(id) !== json) out.push({ id, change: 'changed' });
+  }
+  for (const id of old.keys()) if (!now.has(id)) out.push({ id, change: 'removed' });
+  return out;
+}
+
+/**
+ * Run a command on this machine to its end, each line of its output (stdout and stderr) to
+ * `onLine`. Never rejects: a command that cannot start comes back as `error`.
+ */
+function runLocal(
+  argv: string[],
+  o: { cwd: string; env: NodeJS.ProcessEnv; onLine: (line: string) => void },
+): Promise<{ code: number; error?: string }> {
+  return new Promise((resolve) => {
+    let child;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      resolve({ code: -1, error: errorText(err) });
+      return;
+    }
+    createInterface({ input: child.stdout }).on('line', o.onLine);
+    createInterface({ input: child.stderr }).on('line', o.onLine);
+    let error: string | undefined;
+    child.on('error', (err) => (error = err.message));
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : -1), ...(error ? { error } : {}) }),
+    );
+  });
+}
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 

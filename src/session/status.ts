@@ -139,6 +139,15 @@ export class StatusWriter {
     if (this.watching) this.schedule();
   }
 
+  /** Drop the entries of these rules (a reloaded model removed or replaced them). */
+  forget(ruleIds: Set<string>): void {
+    for (const [key, st] of this.rules) {
+      if (!ruleIds.has(st.rule)) continue;
+      this.rules.delete(key);
+      this.sources.delete(key);
+    }
+  }
+
   /** Write soon (coalesces bursts of updates). */
   schedule(): void {
     if (this.timer) return;

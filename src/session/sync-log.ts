@@ -17,6 +17,7 @@ export const LOG_EVENTS = [
   'problem',
   'start',
   'stop',
+  'reload',
 ] as const;
 export type LogEvent = (typeof LOG_EVENTS)[number];
 
