@@ -3,12 +3,14 @@ import { rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ComposeCli, type LogsHandle } from '../compose/cli.js';
 import type { SyncModel } from '../core/model.js';
-import { EXIT_FAILED, EXIT_OK } from '../errors.js';
+import type { Engine } from '../core/ports.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js';
 import { paths } from '../session/files.js';
 import type { Session } from '../session/session.js';
 import { syncTotals } from './render.js';
 import { checkServices, loadProject, openSession, serviceWidth } from './project.js';
 import { createUpView, type UpView } from './up-view.js';
+import { parsePort, serveWatcherDashboard } from '../ui/index.js';
 import type { CliContext } from './main.js';
 
 export interface UpOptions {
@@ -18,12 +20,20 @@ export interface UpOptions {
   logs?: boolean;
   initialSync?: boolean;
   poll?: boolean;
+  /** With watch: serve the dashboard from this process (src/ui). */
+  ui?: boolean;
+  uiPort?: string;
 }
 
 /** `docker compose up -d`, the initial sync, and with `--watch` the watch loop. */
 export async function runUp(ctx: CliContext, services: string[], o: UpOptions): Promise<number> {
   const model = await loadProject(ctx);
   checkServices(model, services);
+  if (o.ui && !o.watch)
+    throw new UsageError(
+      '--ui needs --watch',
+      'Run `composync up --watch --ui`, or `composync ui` beside a running watcher.',
+    );
   return runSession(ctx, model, services, o, 'all', true);
 }
 
@@ -54,6 +64,9 @@ async function runSession(
     .filter((s) => s.rules.length > 0 && (services.length === 0 || services.includes(s.name)))
     .map((s) => s.name);
   let session: Session | undefined;
+  let engine: Engine | undefined;
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  const uiPort = parsePort(o.uiPort);
   let ended = false;
   const pidFile = paths.pid(model.projectDir);
   let stopSignal!: () => void;
@@ -84,6 +97,7 @@ async function runSession(
             output: (line) => view.log(line),
           });
           session = opened.session;
+          engine = opened.engine;
           // watch before the initial sync: an edit made while it runs is then not lost
           if (o.watch) await session.watchLocal({ poll: o.poll });
           return session.start({ initialSync: o.initialSync !== false });
@@ -96,10 +110,12 @@ async function runSession(
             await session!.watch({ poll: o.poll });
             await mkdir(dirname(pidFile), { recursive: true });
             await writeFile(pidFile, String(process.pid));
+            if (o.ui) dashboard = await serveWatcherDashboard(model, engine!, session!, uiPort);
             return session!.services.reduce((n, s) => n + s.rules.length, 0);
           }
         : undefined,
     });
+    if (dashboard) view.note(`dashboard: ${dashboard.url}`);
     const t = syncTotals(reports);
     const clean = t.conflicts === 0 && t.problems === 0;
     if (!o.watch) return clean ? EXIT_OK : EXIT_FAILED;
@@ -115,6 +131,7 @@ async function runSession(
     await stopped;
     view.note('stopping: finishing the batch in flight');
     ended = true;
+    await dashboard?.close();
     await session!.stop();
     await logs?.stop();
     await rm(pidFile, { force: true });
@@ -124,6 +141,7 @@ async function runSession(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     // a failure half-way (or `up` without --watch) still closes the channels and the log
+    if (!ended) await dashboard?.close().catch(() => {});
     if (session && !ended) await (o.watch ? session.stop() : session.close()).catch(() => {});
   }
 }

@@ -4,6 +4,7 @@
  * agreed state. Per-path failures come back as data in the report; only a lost container or
  * engine rejects.
  */
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isInside, fromContainerRel, resolveTarget, toContainerPath } from '../core/paths.js';
 import {
@@ -769,5 +770,79 @@ export class RuleSync {
   async save(): Promise<void> {
     await saveStateNow(this.statePath, this.stateMeta, this.state);
     this.state.stored = true;
+  }
+
+  /**
+   * Apply a decision the user took on a conflict (the dashboard): `local` makes the container
+   * match the local version of `path` (and what the state has below it), `container` makes the
+   * local side match the container's, `both` keeps the local version at `path` and first saves
+   * the container's file beside it as {@link conflictCopyName} (which then goes up too, so both
+   * sides hold both versions). The plan comes from the planner, as a mirror of the chosen side
+   * restricted to these paths, and is applied like any batch: excludes, the delete guard and
+   * the state hold as usual. Resolves to the report and the copy's rule-relative path.
+   */
+  async resolveConflict(
+    path: string,
+    keep: 'local' | 'container' | 'both',
+  ): Promise<{ report: SyncReport; copy?: string }> {
+    const t0 = performance.now();
+    let copy: string | undefined;
+    const copyProblems: Problem[] = [];
+    if (keep === 'both') {
+      await this.readContainer([path], async (_rel, entry, content) => {
+        if (entry.kind !== 'file') {
+          for await (const _ of content ?? []) void _; // drain: the next entry waits for it
+          copyProblems.push({
+            path,
+            message: `the container holds a ${entry.kind} here: keep both works for files only; keep the local or the container version instead`,
+          });
+          return;
+        }
+        const name = await conflictCopyName(this.rule.root, path);
+        const res = await writeLocal(this.rule.root, name, entry, content);
+        if ('message' in res) copyProblems.push(res);
+        else copy = name;
+      });
+      if (copyProblems.length) {
+        const plan = planSync({
+          local: new Map(),
+          remote: new Map(),
+          base: new Map(),
+          mode: this.rule.mode,
+        });
+        return { report: this.report(plan, t0, copyProblems) };
+      }
+    }
+    const changed = new Set([path, ...(copy ? [copy] : [])]);
+    const l = await this.readLocal(changed);
+    const base: StateTree = new Map();
+    for (const p of l.covered) {
+      const b = this.state.tree.get(p);
+      if (b) base.set(p, b);
+    }
+    const remote = await this.readRemote(l.covered, l.tree);
+    await this.hashWhereNeeded(l.tree, remote);
+    const plan = planSync({
+      local: l.tree,
+      remote,
+      base,
+      mode: keep === 'container' ? 'one-way-replica-reverse' : 'one-way-replica',
+      noUp: this.noUp,
+      noDown: this.noDown,
+    });
+    const report = await this.apply(plan, l.tree, remote, l.covered, l.problems, t0);
+    return { report, ...(copy ? { copy } : {}) };
+  }
+}
+
+/**
+ * Where "keep both" saves the container's version of a conflicting file: beside the local file,
+ * `NAME.container-CONFLICT` (then `-2`, `-3`, ... when that name is taken), so a glob for the
+ * file's own extension (a build, a test runner) does not pick the copy up.
+ */
+export async function conflictCopyName(root: string, rel: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = `${rel}.container-CONFLICT${n === 1 ? '' : `-${n}`}`;
+    if (!(await lstat(join(root, name)).catch(() => null))) return name;
   }
 }
