@@ -122,6 +122,12 @@ describe('the dashboard, served by the watcher', { timeout: 600_000 }, () => {
     assert.match(row, /local → container/);
     assert.match(row, /watching/);
     assert.match(row, /\.\/web → \/srv\/app/);
+    // readable in light and dark mode: the page follows the system's colour scheme
+    const bg = () => page.evaluate('getComputedStyle(document.body).backgroundColor');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await bg(), 'rgb(22, 24, 26)');
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.equal(await bg(), 'rgb(251, 251, 250)');
     // the initial sync's duration is charted
     assert.equal(await web.locator('tr[data-rule="web/0"] svg.spark rect').count(), 1);
     assert.deepEqual(pageErrors, []);
@@ -230,8 +236,13 @@ describe('the dashboard, served by the watcher', { timeout: 600_000 }, () => {
       await page.locator('#diff [data-side="container"]').innerText(),
       /17 B, sha1 [0-9a-f]{40}/,
     );
-    if (process.env.COMPOSYNC_UI_SCREENSHOT)
+    // COMPOSYNC_UI_SCREENSHOT=1 refreshes the README's picture (and a dark one to look at)
+    if (process.env.COMPOSYNC_UI_SCREENSHOT) {
       await page.screenshot({ path: join(repoRoot, 'docs', 'ui.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: join(tmpdir(), 'composync-ui-dark.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
 
     // keep local: the container gets the local version
     await page.locator('.conflict[data-path="a.txt"] button[data-keep="local"]').click();

@@ -189,7 +189,14 @@ function renderServices() {
               ),
               h('td', {}, r.mode),
               h('td', {}, DIRECTION[r.direction] ?? r.direction),
-              h('td', {}, h('span', { class: `badge state-${st.replace(/ /g, '-')}` }, st)),
+              h(
+                'td',
+                {},
+                h('span', { class: `badge state-${st.replace(/ /g, '-')}` }, st),
+                r.conflicts.length
+                  ? h('span', { class: 'badge conflicts' }, `${r.conflicts.length} in conflict`)
+                  : null,
+              ),
               h('td', { class: 'num' }, r.files),
               h('td', { class: 'num' }, bytes(r.bytes)),
               h('td', { title: r.lastSync ?? '' }, age(r.lastSync)),
@@ -351,6 +358,10 @@ function renderConflicts() {
       ),
     );
   });
+  // the open conflict's versions go inside its card (the box is moved, not rebuilt)
+  const box = $('diff');
+  const i = list.findIndex((c) => keyOf(c.rule, c.container, c.path) === openConflict);
+  (i >= 0 ? items[i] : $('conflicts').parentElement).append(box);
   replace($('conflicts'), items.length ? items : h('p', { class: 'muted' }, 'None.'));
   renderDiff();
 }
@@ -606,4 +617,6 @@ $('verify').addEventListener('click', (e) =>
     return out.drift ? 'verify: drift found (see Verify)' : 'verify: no drift';
   }),
 );
+// "Last sync" ages move on without any request
+setInterval(() => state && renderServices(), 10_000);
 connect();
