@@ -427,4 +427,48 @@ describe('`composync ui` without a watcher', { timeout: 600_000 }, () => {
     assert.equal(await ui.stop(), 0);
     assert.equal(existsSync(p.path('.composync/ui.json')), false);
   });
+
+  test('beside a watcher started without --ui it shows the watcher live but changes nothing', async () => {
+    const w = p.spawn(['watch', '--no-logs']);
+    try {
+      await w.waitForOutput(/watching \d+ rules/, 120_000);
+      await makeConflict(p, 'a.txt');
+      ui = p.spawn(['ui']);
+      await ui.waitForOutput(/http:\/\/127\.0\.0\.1:\d+\/\S+\//, 60_000);
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/\S+\/)/.exec(ui.stdout)![1]!;
+      const token = new URL(url).pathname.split('/')[1]!;
+      const state = async () =>
+        (await (await fetch(`${url}api/state`)).json()) as {
+          live: boolean;
+          actions: { enabled: boolean; reason?: string };
+          services: { name: string; rules: { conflicts: { path: string }[] }[] }[];
+        };
+      const st = (await waitFor(
+        async () => {
+          const s = await state();
+          const web = s.services.find((x) => x.name === 'web');
+          return web?.rules[0]?.conflicts.some((c) => c.path === 'a.txt') ? s : null;
+        },
+        { timeoutMs: 60_000, what: "the watcher's conflict in the state" },
+      ))!;
+      assert.equal(st.live, true);
+      assert.equal(st.actions.enabled, false);
+      assert.match(st.actions.reason ?? '', /watch --ui/);
+      const res = await fetch(`${url}api/resolve`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Composync-Token': token },
+        body: JSON.stringify({
+          rule: 'web/0',
+          container: `${p.name}-web-1`,
+          path: 'a.txt',
+          keep: 'local',
+        }),
+      });
+      assert.equal(res.status, 409);
+      assert.equal(await p.readRemote('web', '/srv/app/a.txt'), 'line 1\ncontainer\n');
+    } finally {
+      await ui?.stop();
+      await w.stop();
+    }
+  });
 });
