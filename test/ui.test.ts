@@ -133,14 +133,16 @@ describe('the dashboard, served by the watcher', { timeout: 600_000 }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
-  test('an edit appears in the event stream at once, and the filters narrow it', async () => {
+  test('an edit appears in the event stream at once, and the filters narrow it', async (t) => {
     const syncs = page.locator('#event-list li.event[data-kind="sync"][data-service="web"]');
     const before = await syncs.count();
+    const t0 = Date.now();
     await p.write('web/new.txt', 'new\n');
     await waitFor(async () => (await syncs.count()) > before, {
       timeoutMs: 30_000,
       what: 'a new sync event',
     });
+    t.diagnostic(`edit to its event on the page: ${Date.now() - t0} ms`);
     assert.match(await syncs.first().innerText(), /1 files uploaded/);
     assert.equal(await p.readRemote('web', '/srv/app/new.txt'), 'new\n');
     // the rule's chart grew by the new sync

@@ -804,13 +804,17 @@ export class RuleSync {
         else copy = name;
       });
       if (copyProblems.length) {
-        const plan = planSync({
-          local: new Map(),
-          remote: new Map(),
-          base: new Map(),
-          mode: this.rule.mode,
-        });
-        return { report: this.report(plan, t0, copyProblems) };
+        // nothing was done: the conflict stays as it is
+        const none: Plan = {
+          upload: [],
+          deleteRemote: [],
+          download: [],
+          deleteLocal: [],
+          conflicts: [],
+          agreed: [],
+          gone: [],
+        };
+        return { report: this.report(none, t0, copyProblems) };
       }
     }
     const changed = new Set([path, ...(copy ? [copy] : [])]);
