@@ -788,7 +788,13 @@ export class RuleSync {
     const t0 = performance.now();
     let copy: string | undefined;
     const copyProblems: Problem[] = [];
-    if (keep === 'both') {
+    const linked = await this.linkedParent(path);
+    if (linked !== null)
+      copyProblems.push({
+        path,
+        message: `${linked} is not a directory in the container any more, so the path would lead out of the target; nothing done (a sync reconciles ${linked} first)`,
+      });
+    if (keep === 'both' && !copyProblems.length) {
       await this.readContainer([path], async (_rel, entry, content) => {
         if (entry.kind !== 'file') {
           for await (const _ of content ?? []) void _; // drain: the next entry waits for it
@@ -803,19 +809,18 @@ export class RuleSync {
         if ('message' in res) copyProblems.push(res);
         else copy = name;
       });
-      if (copyProblems.length) {
-        // nothing was done: the conflict stays as it is
-        const none: Plan = {
-          upload: [],
-          deleteRemote: [],
-          download: [],
-          deleteLocal: [],
-          conflicts: [],
-          agreed: [],
-          gone: [],
-        };
-        return { report: this.report(none, t0, copyProblems) };
-      }
+    }
+    if (copyProblems.length) {
+      const none: Plan = {
+        upload: [],
+        deleteRemote: [],
+        download: [],
+        deleteLocal: [],
+        conflicts: [],
+        agreed: [],
+        gone: [],
+      };
+      return { report: this.report(none, t0, copyProblems) };
     }
     const changed = new Set([path, ...(copy ? [copy] : [])]);
     const l = await this.readLocal(changed);
@@ -836,6 +841,26 @@ export class RuleSync {
     });
     const report = await this.apply(plan, l.tree, remote, l.covered, l.problems, t0);
     return { report, ...(copy ? { copy } : {}) };
+  }
+
+  /**
+   * The first directory between the target and a rule path's container path that is not a
+   * directory in the container (a symlink, say), rule-relative; null when all are. The engine
+   * resolves links in the paths it reads and writes, so such a path would lead out of the target.
+   */
+  async linkedParent(rel: string): Promise<string | null> {
+    const cp = toContainerPath(this.rule, this.targetAbs, rel);
+    if (!cp || this.rule.kind === 'file') return null;
+    const parents: string[] = [];
+    for (let d = posix.dirname(cp); d.startsWith(this.targetAbs + '/'); d = posix.dirname(d))
+      parents.push(d);
+    if (parents.length === 0) return null;
+    const st = await this.channel.stat(parents.reverse());
+    const bad = parents.find((d) => {
+      const e = st.get(d);
+      return e && e.kind !== 'dir';
+    });
+    return bad === undefined ? null : posix.relative(this.targetAbs, bad);
   }
 }
 

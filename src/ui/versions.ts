@@ -158,6 +158,11 @@ async function readContainer(rs: RuleSync, rel: string): Promise<Version> {
   }
   let out: Version = { exists: false };
   try {
+    // the engine resolves links in a path it reads: a parent replaced by a link in the
+    // container (to /etc, say) must not lead the read out of the target
+    const linked = await rs.linkedParent(rel);
+    if (linked !== null)
+      return { exists: false, error: `${linked} is not a directory in the container; not read` };
     await rs.channel.read(dir, [sub], async (_rel, entry, content) => {
       if (entry.kind !== 'file') {
         for await (const _ of content ?? []) void _;
