@@ -105,13 +105,22 @@ async function act(button, label, fn) {
 
 // --- services and rules ----------------------------------------------------------------------
 
-/** Bars of the last sync durations (ms) of a rule: edit to container, as the sync log has them. */
+/**
+ * Bars of a rule's last watch-batch syncs (ms: from reading the edit to the container's
+ * confirmation, as the sync log has them); initial syncs, which move whole trees, are left out.
+ */
 function latencyChart(rule) {
   const ms = events
-    .filter((e) => e.rule === rule && e.event === 'sync' && typeof e.ms === 'number')
+    .filter(
+      (e) =>
+        e.rule === rule &&
+        e.event === 'sync' &&
+        typeof e.ms === 'number' &&
+        !e.message.startsWith('initial sync'),
+    )
     .slice(-30)
     .map((e) => e.ms);
-  if (ms.length === 0) return h('span', { class: 'muted' }, 'no syncs yet');
+  if (ms.length === 0) return h('span', { class: 'muted' }, 'no edits yet');
   const max = Math.max(...ms, 1);
   const w = 4;
   const height = 24;
@@ -168,7 +177,7 @@ function renderServices() {
               'Files',
               'Bytes',
               'Last sync',
-              'Recent syncs',
+              'Recent edits',
             ].map((t) => h('th', { scope: 'col' }, t)),
           ),
         ),
