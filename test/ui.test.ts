@@ -466,6 +466,31 @@ describe('`composync ui` without a watcher', { timeout: 600_000 }, () => {
     assert.equal(existsSync(p.path('.composync/ui.json')), false);
   });
 
+  test('--port serves on that port, a taken port is a clear error, and --ui needs --watch', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const busy = await p.composync(['ui', '--port', String(taken)]);
+      assert.equal(busy.code, 2, busy.stdout + busy.stderr);
+      assert.match(busy.stderr, new RegExp(`127\\.0\\.0\\.1:${taken}: the port is in use`));
+      assert.match(busy.stderr, /Choose another port/);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+    // the port just freed
+    ui = p.spawn(['ui', '--port', String(taken)]);
+    await ui.waitForOutput(new RegExp(`http://127\\.0\\.0\\.1:${taken}/\\S+/`), 60_000);
+    assert.equal(await ui.stop(), 0);
+    ui = undefined;
+    const bad = await p.composync(['ui', '--port', '70000']);
+    assert.equal(bad.code, 2, bad.stderr);
+    const noWatch = await p.composync(['up', '--ui']);
+    assert.equal(noWatch.code, 2, noWatch.stderr);
+    assert.match(noWatch.stderr, /--ui needs --watch/);
+  });
+
   test('beside a watcher started without --ui it shows the watcher live but changes nothing', async () => {
     const w = p.spawn(['watch', '--no-logs']);
     try {

@@ -27,6 +27,7 @@ import { LOG_EVENTS, type LogRecord } from '../session/sync-log.js';
 import { isAlive, readStatusFile, statusReport, type StatusFile } from '../session/status.js';
 import { readSyncLog } from '../cli/cmd-logs.js';
 import { verifyOne } from '../cli/cmd-verify.js';
+import { UsageError } from '../errors.js';
 import { isRulePath, readVersions } from './versions.js';
 
 /** The page's files: a fixed list, never a path taken from the URL. */
@@ -380,18 +381,29 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   }, 15_000);
   keepAlive.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(
-              `the dashboard cannot listen on 127.0.0.1:${opts.port}: the port is in use; choose another with --port (or leave it out for a free one)`,
-            )
-          : err,
-      ),
-    );
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  const stopAll = async () => {
+    closed = true;
+    clearInterval(timer);
+    clearInterval(keepAlive);
+    if (pending) clearTimeout(pending);
+    watcher?.close();
+    await tail;
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    await stopAll();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES')
+      throw new UsageError(
+        `the dashboard cannot listen on 127.0.0.1:${opts.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : 'permission denied'}`,
+        'Choose another port, or leave the option out for a free one.',
+      );
+    throw err;
+  }
   port = (server.address() as AddressInfo).port;
 
   return {
@@ -399,16 +411,11 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     port,
     token,
     close: async () => {
-      closed = true;
-      clearInterval(timer);
-      clearInterval(keepAlive);
-      if (pending) clearTimeout(pending);
-      watcher?.close();
       for (const c of clients) c.end();
       clients.clear();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await tail;
+      await stopAll();
     },
   };
 }
