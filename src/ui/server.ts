@@ -17,7 +17,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { modeDirection, type SyncModel } from '../core/model.js';
+import { modeDirection, type Mode, type SyncModel } from '../core/model.js';
 import type { Engine } from '../core/ports.js';
 import { PathFilter } from '../core/ignore.js';
 import { RuleSync } from '../session/rule-sync.js';
@@ -124,7 +124,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       return;
     }
     backlog.push(rec);
-    if (backlog.length > BACKLOG) backlog.splice(0, backlog.length - BACKLOG);
+    // trimmed now and then, not per line: the whole log is read at start
+    if (backlog.length > 2 * BACKLOG) backlog.splice(0, backlog.length - BACKLOG);
     broadcast('log', [rec]);
   };
   const tail = readSyncLog(paths.syncLog(model.projectDir), onLine, () => closed, 100).catch(
@@ -180,7 +181,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
           .filter((r) => r.service === s.name)
           .map((r) => ({
             ...r,
-            direction: modeDirection(r.mode as Parameters<typeof modeDirection>[0]),
+            direction: modeDirection(r.mode as Mode),
             halted: haltsOf(file, r.rule),
           })),
       })),
@@ -340,13 +341,15 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
         Connection: 'keep-alive',
       });
       res.write('retry: 1000\n\n');
-      clients.add(res);
-      req.on('close', () => clients.delete(res));
       await refreshContainers();
       const st = await buildState();
       lastState = JSON.stringify(st);
       send(res, 'state', st);
-      send(res, 'log', backlog);
+      // the backlog and then every new record, in one synchronous step: none lost or twice
+      send(res, 'log', backlog.slice(-BACKLOG));
+      if (res.destroyed || closed) return;
+      clients.add(res);
+      res.on('close', () => clients.delete(res));
       return;
     }
     if (sub.startsWith('api/')) {
