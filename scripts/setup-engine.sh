@@ -12,6 +12,7 @@
 #       composync/node     the host's node binary and the libraries ldd lists, on busybox
 #       composync/debian   debootstrap --variant=minbase bookworm (GNU tar, coreutils)
 #       composync/scratch-app  a static helper binary only: no shell, no tar, no rm
+#  3. Install Debian's chromium when missing (the dashboard's browser tests drive it).
 #
 # Idempotent: re-running it does nothing that is already done.
 set -euo pipefail
@@ -159,6 +160,9 @@ build_scratch() {
   rm -rf "$t"
 }
 
+# Debian's Chromium, for the dashboard's browser tests (test/ui.test.ts; nothing downloaded)
+ensure_browser() { [ -x /usr/bin/chromium ] || ensure_pkg chromium; }
+
 main() {
   pick_docker
   if ! { engine_up || command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ]; } || ! "$DOCKER" compose version >/dev/null 2>&1 || ! "$DOCKER" buildx version >/dev/null 2>&1; then
@@ -170,6 +174,7 @@ main() {
   build_node
   build_scratch
   if [ "${COMPOSYNC_SKIP_DEBIAN_IMAGE:-}" != 1 ]; then build_debian; fi
+  ensure_browser
   log "engine $("$DOCKER" version --format '{{.Server.Version}}'), $("$DOCKER" compose version --short 2>/dev/null | sed 's/^/compose /')"
 }
 

@@ -16,6 +16,7 @@ import {
   runDetached,
   runStop,
 } from './watcher.js';
+import { parsePort, serveWatcherDashboard } from '../ui/index.js';
 import type { CliContext } from './main.js';
 
 export interface UpOptions {
@@ -27,6 +28,9 @@ export interface UpOptions {
   poll?: boolean;
   /** Run the watcher in the background (`--detach`). */
   detach?: boolean;
+  /** With watch: serve the dashboard from this process (src/ui). */
+  ui?: boolean;
+  uiPort?: string;
 }
 
 /** Options of `watch`, which are compose's (`--no-up`, `--prune`, `--quiet`) plus composync's. */
@@ -71,6 +75,11 @@ export async function runUp(ctx: CliContext, services: string[], o: UpOptions): 
     );
   const model = await loadProject(ctx);
   checkServices(model, services);
+  if (o.ui && !o.watch)
+    throw new UsageError(
+      '--ui needs --watch',
+      'Run `composync up --watch --ui`, or `composync ui` beside a running watcher.',
+    );
   if (o.watch) await assertNoWatcher(model.projectDir, model.projectName);
   if (o.detach) return runDetached(ctx, model.projectDir, ctx.argv);
   return runSession(ctx, model, services, o, {
@@ -136,6 +145,8 @@ async function runSession(
   const synced = model.services
     .filter((s) => s.rules.length > 0 && (services.length === 0 || services.includes(s.name)))
     .map((s) => s.name);
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  const uiPort = parsePort(o.uiPort);
   let ended = false;
   let stopSignal!: () => void;
   const stopped = new Promise<void>((r) => (stopSignal = r));
@@ -146,7 +157,7 @@ async function runSession(
   };
   // a watcher claims the project before it changes anything: a second one stops here
   if (o.watch) await claimWatcher(model.projectDir, model.projectName);
-  const { session } = await openSession(ctx, services, {
+  const { session, engine } = await openSession(ctx, services, {
     model,
     reporter: (rec) => view.event(rec),
     output: (line) => view.log(line),
@@ -191,6 +202,7 @@ async function runSession(
             process.once('SIGINT', onSignal);
             process.once('SIGTERM', onSignal);
             await session.watch({ poll: o.poll });
+            if (o.ui) dashboard = await serveWatcherDashboard(model, engine, session, uiPort);
             modelWatch = watchModel(ctx, session, {
               services,
               upOnReload: plan.upOnReload
@@ -205,6 +217,7 @@ async function runSession(
           }
         : undefined,
     });
+    if (dashboard) view.note(`dashboard: ${dashboard.url}`);
     const t = syncTotals([...reports, ...afterStart]);
     const clean = t.conflicts === 0 && t.problems === 0;
     if (!o.watch) return clean ? EXIT_OK : EXIT_FAILED;
@@ -221,6 +234,7 @@ async function runSession(
     await stopped;
     view.note('stopping: finishing the batch in flight');
     ended = true;
+    await dashboard?.close();
     await modelWatch?.close();
     await session.stop();
     await logs?.stop();
@@ -231,6 +245,7 @@ async function runSession(
     process.off('SIGTERM', onSignal);
     await modelWatch?.close();
     // a failure half-way (or `up` without --watch) still closes the channels and the log
+    if (!ended) await dashboard?.close().catch(() => {});
     if (!ended) await (o.watch ? session.stop() : session.close()).catch(() => {});
     if (o.watch) await releaseWatcher(model.projectDir);
   }

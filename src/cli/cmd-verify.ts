@@ -101,7 +101,8 @@ export async function runVerify(
   return report.drift ? EXIT_FAILED : EXIT_OK;
 }
 
-async function verifyOne(
+/** Verify one rule in one container (also the dashboard's verify button). */
+export async function verifyOne(
   rs: RuleSync,
   rule: SyncRule,
   filter: PathFilter,

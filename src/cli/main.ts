@@ -15,6 +15,7 @@ import { runConfig, runSchema } from './cmd-config.js';
 import { runStatus } from './cmd-status.js';
 import { runLogs } from './cmd-logs.js';
 import { runVerify } from './cmd-verify.js';
+import { runUi } from '../ui/index.js';
 
 export interface GlobalOptions {
   file?: string[];
@@ -105,6 +106,8 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--no-initial-sync', 'skip the initial sync')
     .option('--poll', 'poll the file system instead of using change events')
     .option('--detach', 'with --watch: keep watching in the background (stop: watch --stop)')
+    .option('--ui', 'with --watch: serve the dashboard (see `composync ui`)')
+    .option('--ui-port <port>', 'with --ui: the dashboard port (default: a free one)')
     .action((services: string[], o) => run(runUp(ctx(), services, o)));
 
   program
@@ -122,6 +125,8 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--no-logs', 'do not stream service logs')
     .option('--no-initial-sync', 'skip the initial sync')
     .option('--poll', 'poll the file system instead of using change events')
+    .option('--ui', 'serve the dashboard (see `composync ui`)')
+    .option('--ui-port <port>', 'with --ui: the dashboard port (default: a free one)')
     .action((services: string[], o) => run(runWatch(ctx(), services, { ...o, logs: o.logs })));
 
   program
@@ -184,6 +189,15 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .argument('[service...]', 'services (default: all with sync rules)')
     .option('--json', 'machine-readable output')
     .action((services: string[], o) => run(runVerify(ctx(), services, o)));
+
+  program
+    .command('ui')
+    .description(
+      "the live dashboard on 127.0.0.1: print the running watcher's address, or serve it here",
+    )
+    .option('--port <port>', 'port when it is served here (default: a free one)')
+    .option('--open', 'open it in the browser')
+    .action((o) => run(runUi(ctx(), o)));
 
   program
     .command('config')

@@ -7,7 +7,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { resolveTarget } from '../core/paths.js';
+import { resolveTarget, toContainerPath } from '../core/paths.js';
 import { planSync, rawPlan, restrictPlan, type Conflict, type Plan } from '../core/reconcile.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
 import { modeDirection, TRANSFER_MODE } from '../core/modes.js';
@@ -23,6 +23,7 @@ import {
 } from '../core/safety.js';
 import { applyTransition, nextState } from '../core/transition.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
+import { writeLocal } from './local-writer.js';
 import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
 import { paths as files } from './files.js';
 import { PlanApplier } from './apply-plan.js';
@@ -538,5 +539,100 @@ export class RuleSync {
   async save(): Promise<void> {
     await saveStateNow(this.statePath, this.stateMeta, this.state);
     this.state.stored = true;
+  }
+
+  /**
+   * Apply a decision the user took on a conflict (the dashboard): `local` makes the container
+   * match the local version of `path` (and what the state has below it), `container` makes the
+   * local side match the container's, `both` keeps the local version at `path` and first saves
+   * the container's file beside it as {@link conflictCopyName} (which then goes up too, so both
+   * sides hold both versions). The plan comes from the planner, as a mirror of the chosen side
+   * restricted to these paths, and is applied like any batch: excludes, the delete guard and
+   * the state hold as usual. Resolves to the report and the copy's rule-relative path.
+   */
+  async resolveConflict(
+    path: string,
+    keep: 'local' | 'container' | 'both',
+  ): Promise<{ report: SyncReport; copy?: string }> {
+    const t0 = performance.now();
+    let copy: string | undefined;
+    const copyProblems: Problem[] = [];
+    const linked = await this.linkedParent(path);
+    if (linked !== null)
+      copyProblems.push({
+        path,
+        message: `${linked} is not a directory in the container any more, so the path would lead out of the target; nothing done (a sync reconciles ${linked} first)`,
+      });
+    if (keep === 'both' && !copyProblems.length) {
+      await this.remote.readEntries([path], async (_rel, entry, content) => {
+        if (entry.kind !== 'file') {
+          for await (const _ of content ?? []) void _; // drain: the next entry waits for it
+          copyProblems.push({
+            path,
+            message: `the container holds a ${entry.kind} here: keep both works for files only; keep the local or the container version instead`,
+          });
+          return;
+        }
+        const name = await conflictCopyName(this.rule.root, path);
+        const res = await writeLocal(this.rule.root, name, entry, content);
+        if ('message' in res) copyProblems.push(res);
+        else copy = name;
+      });
+    }
+    if (copyProblems.length) {
+      return { report: this.report({ plan: emptyPlan(), held: false }, t0, copyProblems) };
+    }
+    const changed = new Set([path, ...(copy ? [copy] : [])]);
+    const l = await this.readLocal(changed);
+    const base: StateTree = new Map();
+    for (const p of l.covered) {
+      const b = this.state.tree.get(p);
+      if (b) base.set(p, b);
+    }
+    const remote = await this.remote.read(l.covered, l.tree);
+    await this.hashWhereNeeded(l.tree, remote);
+    const plan = planSync({
+      local: l.tree,
+      remote,
+      base,
+      mode: keep === 'container' ? 'one-way-replica-reverse' : 'one-way-replica',
+      noUp: this.noUp,
+      noDown: this.noDown,
+    });
+    const judged = await this.judge(plan, l.tree, remote, base, l.covered, {});
+    const report = await this.apply(judged, l.tree, remote, l.covered, l.problems, t0);
+    return { report, ...(copy ? { copy } : {}) };
+  }
+
+  /**
+   * The first directory between the target and a rule path's container path that is not a
+   * directory in the container (a symlink, say), rule-relative; null when all are. The engine
+   * resolves links in the paths it reads and writes, so such a path would lead out of the target.
+   */
+  async linkedParent(rel: string): Promise<string | null> {
+    const cp = toContainerPath(this.rule, this.targetAbs, rel);
+    if (!cp || this.rule.kind === 'file') return null;
+    const parents: string[] = [];
+    for (let d = posix.dirname(cp); d.startsWith(this.targetAbs + '/'); d = posix.dirname(d))
+      parents.push(d);
+    if (parents.length === 0) return null;
+    const st = await this.channel.stat(parents.reverse());
+    const bad = parents.find((d) => {
+      const e = st.get(d);
+      return e && e.kind !== 'dir';
+    });
+    return bad === undefined ? null : posix.relative(this.targetAbs, bad);
+  }
+}
+
+/**
+ * Where "keep both" saves the container's version of a conflicting file: beside the local file,
+ * `NAME.container-CONFLICT` (then `-2`, `-3`, ... when that name is taken), so a glob for the
+ * file's own extension (a build, a test runner) does not pick the copy up.
+ */
+export async function conflictCopyName(root: string, rel: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = `${rel}.container-CONFLICT${n === 1 ? '' : `-${n}`}`;
+    if (!(await lstat(join(root, name)).catch(() => null))) return name;
   }
 }

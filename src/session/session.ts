@@ -920,6 +920,75 @@ export class Session {
       for (const a of rt.containers.values()) await a.channel.close().catch(() => undefined);
     await this.log.flush();
   }
+
+  /** The rules attached to running containers (one per rule and container; the dashboard). */
+  attachedRules(): RuleSync[] {
+    return [...this.runtimes.values()].flatMap((rt) =>
+      [...rt.containers.values()].flatMap((a) => a.rules),
+    );
+  }
+
+  /**
+   * Apply the user's decision on a conflict (see RuleSync.resolveConflict) in the service's
+   * queue, so it never runs beside a batch; recorded like a batch, plus a `conflict` event
+   * naming the choice.
+   */
+  async resolveConflict(
+    ruleId: string,
+    container: string,
+    path: string,
+    keep: 'local' | 'container' | 'both',
+  ): Promise<{ report: SyncReport; copy?: string }> {
+    const rs = this.attachedRules().find(
+      (r) => r.rule.id === ruleId && r.channel.container.name === container,
+    );
+    const rt = rs && this.runtimes.get(rs.rule.service);
+    if (!rs || !rt) throw new Error(`rule ${ruleId} is not attached to a container ${container}`);
+    return this.enqueue(rt, async () => {
+      const res = await rs.resolveConflict(path, keep);
+      this.record(rt.svc.name, rs, res.report, 'batch');
+      const what = {
+        local: 'kept the local version',
+        container: 'kept the container version',
+        both: `kept both: the local version, and the container's as ${res.copy}`,
+      }[keep];
+      const failed = res.report.problems.length > 0;
+      this.emit({
+        service: rt.svc.name,
+        container,
+        rule: ruleId,
+        level: failed ? 'error' : 'info',
+        event: 'conflict',
+        paths: [path],
+        message: failed
+          ? `conflict not resolved: ${path}: ${res.report.problems[0]!.message}`
+          : `conflict resolved: ${path}: ${what}`,
+      });
+      await this.status.write();
+      return res;
+    });
+  }
+
+  /**
+   * One reconcile of a service's rules in each attached container, as `composync sync
+   * [--force] SERVICE` does, in the service's queue (the dashboard's retry and resume).
+   */
+  async syncService(service: string, opts: { force?: boolean } = {}): Promise<SyncReport[]> {
+    const rt = this.runtimes.get(service);
+    if (!rt) throw new Error(`service ${service} is not synced by this session`);
+    return this.enqueue(rt, async () => {
+      const out: SyncReport[] = [];
+      for (const a of rt.containers.values()) {
+        for (const rs of a.rules) {
+          const rep = await rs.initialSync({ force: opts.force });
+          this.record(rt.svc.name, rs, rep, 'initial');
+          out.push(rep);
+        }
+      }
+      await this.status.write();
+      return out;
+    });
+  }
 }
 
 const outcomeOf = (r: SyncReport): ResumeOutcome => ({
