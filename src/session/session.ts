@@ -350,24 +350,8 @@ export class Session {
   async resume(services: string[] = []): Promise<SyncReport[]> {
     const unknown = services.filter((s) => !this.runtimes.has(s));
     if (unknown.length) throw new Error(`this watcher does not cover ${unknown.join(', ')}`);
-    const chosen = [...this.runtimes.values()].filter(
-      (rt) => services.length === 0 || services.includes(rt.svc.name),
-    );
-    const reports = await Promise.all(
-      chosen.map((rt) =>
-        this.enqueue(rt, async () => {
-          const out: SyncReport[] = [];
-          for (const a of rt.containers.values())
-            for (const rs of a.rules) {
-              const rep = await rs.initialSync({ force: true });
-              this.record(rt.svc.name, rs, rep, 'initial');
-              out.push(rep);
-            }
-          return out;
-        }),
-      ),
-    );
-    await this.status.write();
+    const names = services.length ? services : [...this.runtimes.keys()];
+    const reports = await Promise.all(names.map((n) => this.syncService(n, { force: true })));
     return reports.flat();
   }
 
