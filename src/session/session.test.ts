@@ -54,7 +54,7 @@ describe('Session with a fake engine and clock', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'composync-session-'));
   });
-  after(async () => rm(dir, { recursive: true, force: true }));
+  after(async () => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
 
   beforeEach(async () => {
     await rm(join(dir, 'src'), { recursive: true, force: true });

@@ -177,6 +177,11 @@ export class StatusWriter {
    * one-shot command never overwrites the file of a live watcher.
    */
   write(opts: { watching?: boolean; services?: string[] } = {}): Promise<void> {
+    // this write covers what a scheduled one would: a stopped session writes nothing later
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (opts.services) this.services = opts.services;
     if (opts.watching !== undefined) {
       this.watching = opts.watching;
