@@ -116,7 +116,7 @@ export interface ContainerChannel {
   ): Promise<{ uid: number; gid: number }>;
   /**
    * Write entries. `via: 'auto'` picks the transport by batch size (measured in the benchmarks,
-   * see `TRANSPORT_THRESHOLDS` in engine/channel.ts): the exec tar stream for small batches
+   * see `TRANSPORT_THRESHOLDS` in engine/transport.ts): the exec tar stream for small batches
    * when the image has tar, the archive endpoint for many entries or large files (and for
    * images without tar). Parent directories missing in the container are created (root-owned,
    * 0755). A directory is never replaced by a file or the reverse: that entry is a problem

@@ -39,37 +39,8 @@ import { LIST_SCRIPT, parseListing, type Listed } from './list-tree.js';
 import { archiveGetter, BULK_READ_THRESHOLD, readEntries, readWanted } from './remote-read.js';
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
+import { chooseTransport } from './transport.js';
 import { parseGroup, parsePasswd, resolveIds, type UserDb } from './users.js';
-
-/**
- * When `via: 'auto'` sends a batch through the exec tar stream rather than the archive endpoint.
- * Measured with `node dist/bench/transport.js` (engine 26.1, local socket, warm exec session),
- * median ms per write() call, the range over three runs on a shared 2-CPU machine (the 1 MB and
- * 16 MB rows: two runs):
- *
- * | batch             | endpoint (busybox) | stream (busybox) | endpoint (GNU) | stream (GNU)  |
- * | ----------------- | ------------------ | ---------------- | -------------- | ------------- |
- * | 1 small file      | 1.8 - 8.2          | 0.4 - 0.9        | 2.7 - 3.9      | 0.5 - 0.7     |
- * | 10 small files    | 3.0 - 20.9         | 1.2 - 5.5        | 5.2 - 13.7     | 2.7 - 4.1     |
- * | 100 small files   | 14.8 - 105         | 9.7 - 48.5       | 24.6 - 110     | 17.8 - 42.7   |
- * | one 1 MB file     | 2.8 - 6.8          | 4.0 - 4.8        | 2.9 - 8.5      | 7.0 - 12.9    |
- * | one 16 MB file    | 33 - 41            | 58 - 65          | 28 - 58        | 121 - 226     |
- * | 5,000 small files | 671 - 3,345        | 954 - 3,406      | 2,474 - 3,175  | 899 - 3,962   |
- * | one 200 MB file   | 270 - 509          | 609 - 1,001      | 385 - 535      | 2,004 - 2,242 |
- *
- * The stream wins small batches (no HTTP request, no extraction set-up in the daemon: ~0.5 ms
- * against ~2-4 ms); the endpoint wins large files (tar reads a pipe in small blocks, GNU tar
- * with `-b 1` in 512-byte ones, which prompt confirmation needs); thousands of small files are
- * a toss-up dominated by the container's filesystem. Hence: the stream up to 100 entries and
- * 1 MB of content, the endpoint above. (On engines where each endpoint call costs ~40 ms, the
- * SPEC's 20.10 figure, the stream would win more; re-measure there.)
- */
-export const TRANSPORT_THRESHOLDS = {
-  /** Batches with at most this many entries may use the tar stream... */
-  streamMaxEntries: 100,
-  /** ...when their files add up to less than this many bytes. */
-  streamMaxBytes: 1024 * 1024,
-};
 
 export interface ChannelOptions {
   calls: EngineCalls;
@@ -185,35 +156,34 @@ export class DockerChannel implements ContainerChannel {
     };
   }
 
-  /** Which transport a batch takes (see TRANSPORT_THRESHOLDS). */
+  /** Which transport a batch takes (engine/transport.ts). */
   async pickTransport(
     prepared: PreparedEntry[],
     via: 'auto' | 'archive' | 'tar-stream',
   ): Promise<'archive' | 'tar-stream'> {
-    if (this.info.tar !== 'none' && prepared.some((p) => this.onTmpfs(p.path))) return 'tar-stream';
-    if (this.info.tar === 'none' || via === 'archive') return 'archive';
-    // busybox tar defers symlinks that point outside (absolute, or with '..') until it exits,
-    // which a never-ending stream never does.
-    if (this.info.tar === 'busybox' && prepared.some((p) => unsafeForBusybox(p.entry)))
-      return 'archive';
-    if (via === 'tar-stream') return 'tar-stream';
-    // Compressed archives (remote engines) go to the endpoint, which unpacks gzip itself.
-    if (this.opts.compress) return 'archive';
-    if (prepared.length > TRANSPORT_THRESHOLDS.streamMaxEntries) return 'archive';
-    const sizes = await Promise.all(
-      prepared.map(({ entry: e }) =>
-        e.kind !== 'file'
-          ? 0
-          : e.content !== undefined
-            ? e.content.length
-            : stat(e.source!).then(
-                (st) => st.size,
-                () => 0, // the write reports it
-              ),
-      ),
-    );
-    const bytes = sizes.reduce((a, b) => a + b, 0);
-    return bytes < TRANSPORT_THRESHOLDS.streamMaxBytes ? 'tar-stream' : 'archive';
+    return chooseTransport({
+      tar: this.info.tar,
+      via,
+      onTmpfs: prepared.some((p) => this.onTmpfs(p.path)),
+      linksOutside: prepared.some((p) => unsafeForBusybox(p.entry)),
+      compress: this.opts.compress,
+      entries: prepared.length,
+      bytes: async () => {
+        const sizes = await Promise.all(
+          prepared.map(({ entry: e }) =>
+            e.kind !== 'file'
+              ? 0
+              : e.content !== undefined
+                ? e.content.length
+                : stat(e.source!).then(
+                    (st) => st.size,
+                    () => 0, // the write reports it
+                  ),
+          ),
+        );
+        return sizes.reduce((a, b) => a + b, 0);
+      },
+    });
   }
 
   private async writeNow(

@@ -3,4 +3,4 @@
  * `createEngine` and the `Engine` / `ContainerChannel` ports in `core/ports.ts`.
  */
 export { createEngine, type EngineOptions } from './docker-engine.js';
-export { TRANSPORT_THRESHOLDS } from './channel.js';
+export { TRANSPORT_THRESHOLDS } from './transport.js';
