@@ -131,6 +131,17 @@ export interface PlanInput {
 /** Code-unit order of paths: a directory sorts right before what lies below it. */
 export const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** A plan that does nothing. */
+export const emptyPlan = (): Plan => ({
+  upload: [],
+  deleteRemote: [],
+  download: [],
+  deleteLocal: [],
+  conflicts: [],
+  agreed: [],
+  gone: [],
+});
+
 /** Plan a reconcile of every path any of the three trees knows. */
 export function planSync(input: PlanInput): Plan {
   const { local, remote, base, mode, strategy } = input;
@@ -140,15 +151,7 @@ export function planSync(input: PlanInput): Plan {
   for (const k of base.keys()) keys.add(k);
   // only paths with something to do: collapseDeletes asks for no other
   const decisions = new Map<string, Action>();
-  const plan: Plan = {
-    upload: [],
-    deleteRemote: [],
-    download: [],
-    deleteLocal: [],
-    conflicts: [],
-    agreed: [],
-    gone: [],
-  };
+  const plan = emptyPlan();
   const sorted = [...keys].sort(byPath);
   keys.clear();
   for (const p of sorted) {

@@ -8,7 +8,14 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { resolveTarget, toContainerPath } from '../core/paths.js';
-import { planSync, rawPlan, restrictPlan, type Conflict, type Plan } from '../core/reconcile.js';
+import {
+  emptyPlan,
+  planSync,
+  rawPlan,
+  restrictPlan,
+  type Conflict,
+  type Plan,
+} from '../core/reconcile.js';
 import type { SyncModel, SyncRule } from '../core/model.js';
 import { modeDirection, TRANSFER_MODE } from '../core/modes.js';
 import type { ContainerChannel, Problem } from '../core/ports.js';
@@ -100,16 +107,6 @@ interface Judged {
   /** A root halt: nothing of the plan is applied, the state stays as it is. */
   stopped?: boolean;
 }
-
-const emptyPlan = (): Plan => ({
-  upload: [],
-  deleteRemote: [],
-  download: [],
-  deleteLocal: [],
-  conflicts: [],
-  agreed: [],
-  gone: [],
-});
 
 export class RuleSync {
   readonly targetAbs: string;
