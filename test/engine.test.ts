@@ -654,18 +654,27 @@ describe('exec, signals, restarts, events', () => {
     );
   });
 
-  test('events reports a restart of a labelled container', async () => {
+  test('events reports a restart of a labelled container as stopped, then started', async () => {
     const seen: EngineEvent[] = [];
     const stop = await engine.events(project, (e) => seen.push(e));
     try {
       await engine.restart(ref('ev').id);
-      await waitFor(() => seen.some((e) => e.action === 'restart'), {
-        what: 'a restart event',
+      // in the port's words a restart is the container stopping, then starting again
+      await waitFor(() => seen.some((e) => e.kind === 'started'), {
+        what: 'a started event',
         detail: () => JSON.stringify(seen),
       });
-      const e = seen.find((x) => x.action === 'restart')!;
-      assert.deepEqual(e, { action: 'restart', containerId: ref('ev').id, service: 'ev', project });
-      assert.ok(seen.some((x) => x.action === 'start' && x.containerId === ref('ev').id));
+      const stoppedAt = seen.findIndex((x) => x.kind === 'stopped');
+      assert.ok(stoppedAt >= 0, JSON.stringify(seen));
+      assert.deepEqual(seen[stoppedAt], {
+        kind: 'stopped',
+        containerId: ref('ev').id,
+        service: 'ev',
+        project,
+      });
+      assert.ok(
+        seen.slice(stoppedAt).some((x) => x.kind === 'started' && x.containerId === ref('ev').id),
+      );
       assert.ok(seen.every((x) => x.project === project));
     } finally {
       stop();

@@ -172,7 +172,11 @@ export interface ContainerChannel {
 }
 
 export interface EngineEvent {
-  action: 'start' | 'die' | 'destroy' | 'create' | 'restart' | 'stop';
+  /**
+   * What became of the container, in words every engine has: it runs (started, restarted by
+   * its policy or by hand) or it no longer does (exited, killed, stopped, removed).
+   */
+  kind: 'started' | 'stopped';
   containerId: string;
   service: string;
   project: string;

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { PassThrough, Transform, type Duplex } from 'node:stream';
+import { Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import type {
@@ -40,6 +40,7 @@ import { archiveGetter, BULK_READ_THRESHOLD, readEntries, readWanted } from './r
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
 import { chooseTransport } from './transport.js';
+import { execIO, execOutput } from './exec-io.js';
 import { parseGroup, parsePasswd, resolveIds, type UserDb } from './users.js';
 
 export interface ChannelOptions {
@@ -392,7 +393,7 @@ export class DockerChannel implements ContainerChannel {
 
   private tarSession(): Promise<TarSession> {
     if (this.session?.alive) return Promise.resolve(this.session);
-    this.opening ??= TarSession.open(this.calls, this.container.id, this.container.name, {
+    this.opening ??= TarSession.open(execIO(this.calls, this.container), this.container.name, {
       flavour: this.info.tar === 'gnu' ? 'gnu' : 'busybox',
       shell: this.opts.hasSh,
       timeoutMs: this.opts.sessionTimeoutMs,
@@ -700,57 +701,13 @@ export class DockerChannel implements ContainerChannel {
     );
   }
 
-  /**
-   * Run argv in the container as root and hand its standard output (binary-safe) to `consume`.
-   * Resolves with what `consume` returned, the exit code and the start of standard error.
-   */
+  /** Run argv in the container as root; its standard output goes to `consume` (exec-io). */
   private execOutput<T>(
     what: string,
     argv: string[],
     consume: (out: NodeJS.ReadableStream) => Promise<T>,
   ): Promise<{ value: T; exitCode: number; stderr: string }> {
-    const docker = this.calls.docker;
-    return this.calls.call(`${what} in ${this.container.name}`, this.container.name, async () => {
-      const exec = await docker.getContainer(this.container.id).exec({
-        Cmd: argv,
-        AttachStdout: true,
-        AttachStderr: true,
-        User: '0:0',
-        Env: ['LC_ALL=C'],
-      });
-      const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
-      const out = new PassThrough();
-      const err = new PassThrough();
-      let stderr = '';
-      err.on('data', (d: Buffer) => {
-        if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
-      });
-      docker.modem.demuxStream(stream, out, err);
-      const ended = new Promise<void>((resolve) => {
-        const done = () => {
-          out.end();
-          err.end();
-          resolve();
-        };
-        stream.once('end', done);
-        stream.once('close', done);
-        stream.once('error', done);
-      });
-      let value: T;
-      try {
-        value = await consume(out);
-      } finally {
-        out.resume();
-        await ended;
-      }
-      let info = await exec.inspect();
-      // The exit code can lag the end of the output stream by a moment.
-      for (const deadline = Date.now() + 5000; info.Running && Date.now() < deadline;) {
-        await new Promise((r) => setTimeout(r, 5));
-        info = await exec.inspect();
-      }
-      return { value, exitCode: info.ExitCode ?? -1, stderr };
-    });
+    return execOutput(this.calls, this.container, what, argv, consume);
   }
 
   async close(): Promise<void> {

@@ -42,14 +42,13 @@ const LABEL_PROJECT = 'com.docker.compose.project';
 const LABEL_SERVICE = 'com.docker.compose.service';
 const LABEL_NUMBER = 'com.docker.compose.container-number';
 const LABEL_ONEOFF = 'com.docker.compose.oneoff';
-const EVENT_ACTIONS: EngineEvent['action'][] = [
-  'start',
-  'die',
-  'destroy',
-  'create',
-  'restart',
-  'stop',
-];
+/** Docker's event actions, in the port's words (others are ignored). */
+const EVENT_KINDS: Record<string, EngineEvent['kind']> = {
+  start: 'started',
+  die: 'stopped',
+  destroy: 'stopped',
+  stop: 'stopped',
+};
 
 /**
  * Create the engine adapter for the endpoint the environment names (DOCKER_HOST, DOCKER_CONTEXT,
@@ -297,7 +296,7 @@ class DockerEngine implements Engine {
           filters: {
             type: ['container'],
             label: [`${LABEL_PROJECT}=${project}`],
-            event: EVENT_ACTIONS,
+            event: Object.keys(EVENT_KINDS),
           },
         }),
       );
@@ -388,12 +387,12 @@ function parseEvent(line: string, project: string): { event: EngineEvent; time?:
   } catch {
     return null;
   }
-  const action = (raw.Action ?? raw.status ?? '') as EngineEvent['action'];
-  if (!EVENT_ACTIONS.includes(action)) return null;
+  const kind = EVENT_KINDS[raw.Action ?? raw.status ?? ''];
+  if (!kind) return null;
   const attrs = raw.Actor?.Attributes ?? {};
   return {
     event: {
-      action,
+      kind,
       containerId: raw.Actor?.ID ?? raw.id ?? '',
       service: attrs[LABEL_SERVICE] ?? '',
       project: attrs[LABEL_PROJECT] ?? project,

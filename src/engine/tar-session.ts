@@ -14,15 +14,30 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { PassThrough, type Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import tar, { type Pack } from 'tar-stream';
 import type { Problem } from '../core/ports.js';
-import type { EngineCalls } from './calls.js';
 import { feedEntries, volumeHeader, type FedEntry, type PreparedEntry } from './tar-entries.js';
 
 /** The session is gone (tar exited, the stream broke, or it stopped responding). */
 export class SessionDied extends Error {}
+
+/** A process started in the container, as the session runs over it. */
+export interface ExecStream {
+  /** The connection: its writable side is the process's standard input; 'close' ends it. */
+  conn: Duplex;
+  stdout: Readable;
+  stderr: Readable;
+}
+
+/** How the session reaches the container (the engine adapter provides it; tests a fake). */
+export interface ExecIO {
+  /** Start argv in the container as root with its standard input open. */
+  open(argv: string[]): Promise<ExecStream>;
+  /** Run argv in the container as root to its end (kills a hung tar by its pid). */
+  run(argv: string[]): Promise<unknown>;
+}
 
 export interface TarSessionOptions {
   flavour: 'gnu' | 'busybox';
@@ -115,10 +130,9 @@ export class TarSession {
   private sent = 0;
 
   private constructor(
-    private readonly calls: EngineCalls,
-    private readonly containerId: string,
+    private readonly io: ExecIO,
     private readonly containerName: string,
-    private readonly socket: Duplex,
+    private readonly exec: ExecStream,
     private readonly pack: Pack,
     private readonly opts: TarSessionOptions,
   ) {
@@ -136,30 +150,15 @@ export class TarSession {
     return opts.shell ? ['sh', '-c', 'echo "$$"; exec "$@" 2>&1', 'sh', ...tarArgv] : tarArgv;
   }
 
-  /** Start tar in the container (as root) and wait until it runs. */
+  /** Start tar in the container (as root) through `io` and wait until it runs. */
   static async open(
-    calls: EngineCalls,
-    containerId: string,
+    io: ExecIO,
     containerName: string,
     opts: TarSessionOptions,
   ): Promise<TarSession> {
-    const socket = await calls.call(
-      `open tar session in ${containerName}`,
-      containerName,
-      async () => {
-        const exec = await calls.docker.getContainer(containerId).exec({
-          Cmd: TarSession.argv(opts),
-          AttachStdin: true,
-          AttachStdout: true,
-          AttachStderr: true,
-          User: '0:0',
-          Env: ['LC_ALL=C'],
-        });
-        return exec.start({ hijack: true, stdin: true });
-      },
-    );
+    const exec = await io.open(TarSession.argv(opts));
     const pack = tar.pack();
-    const session = new TarSession(calls, containerId, containerName, socket, pack, opts);
+    const session = new TarSession(io, containerName, exec, pack, opts);
     session.wire();
     if (opts.shell) {
       let timer: NodeJS.Timeout | undefined;
@@ -174,6 +173,10 @@ export class TarSession {
       }
     }
     return session;
+  }
+
+  private get socket(): Duplex {
+    return this.exec.conn;
   }
 
   get alive(): boolean {
@@ -206,11 +209,8 @@ export class TarSession {
   }
 
   private wire(): void {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    this.calls.docker.modem.demuxStream(this.socket, out, err);
-    this.lineReader(out);
-    this.lineReader(err);
+    this.lineReader(this.exec.stdout);
+    this.lineReader(this.exec.stderr);
     this.pack.pipe(this.socket);
     this.pack.on('data', (chunk: unknown) => (this.sent += (chunk as Buffer).length));
     this.pack.on('error', () => undefined);
@@ -218,7 +218,7 @@ export class TarSession {
     this.socket.on('close', () => this.die('tar exited'));
   }
 
-  private lineReader(stream: PassThrough): void {
+  private lineReader(stream: Readable): void {
     const decoder = new StringDecoder('utf8');
     let buf = '';
     stream.on('data', (chunk: Buffer) => {
@@ -305,16 +305,7 @@ export class TarSession {
     this.die(reason);
     this.socket.destroy();
     if (pid !== undefined)
-      void this.calls
-        .exec(
-          this.containerId,
-          this.containerName,
-          ['sh', '-c', 'kill -9 "$1"', 'sh', String(pid)],
-          {
-            user: '0:0',
-          },
-        )
-        .catch(() => undefined);
+      void this.io.run(['sh', '-c', 'kill -9 "$1"', 'sh', String(pid)]).catch(() => undefined);
   }
 
   private async runBatch(prepared: PreparedEntry[]): Promise<SessionWrite> {
@@ -372,8 +363,10 @@ export class TarSession {
   private watch(b: Batch): NodeJS.Timeout {
     let last = -1;
     let since = Date.now();
-    // bytesWritten counts what the socket accepted: it stalls when tar stops reading.
-    const progress = () => (this.socket as Socket).bytesWritten + this.lines;
+    // bytesWritten counts what the socket accepted: it stalls when tar stops reading (a
+    // connection that is not a socket counts what was packed).
+    const progress = () =>
+      ((this.socket as Partial<Socket>).bytesWritten ?? this.sent) + this.lines;
     const timer = setInterval(
       () => {
         const now = progress();

@@ -138,7 +138,7 @@ describe('Session with a fake engine and clock', () => {
     await until('the batch write began', () => web.writes.length === 2);
     const second = engine.add('p', 'web', 2);
     engine.emit({
-      action: 'start',
+      kind: 'started',
       containerId: second.container.id,
       service: 'web',
       project: 'p',

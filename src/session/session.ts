@@ -558,7 +558,7 @@ export class Session {
     this.stopEvents = await engine.events(model.projectName, (e) => {
       const rt = this.runtimes.get(e.service);
       if (!rt || this.stopping) return;
-      if (e.action === 'start') {
+      if (e.kind === 'started') {
         void this.enqueue(rt, async () => {
           const [ref] = (await engine.listContainers(model.projectName, [e.service])).filter(
             (c) => c.id === e.containerId && c.running,
@@ -576,7 +576,7 @@ export class Session {
           await this.attach(rt, ref, { initialSync: true });
           await this.status.write();
         });
-      } else if (e.action === 'die' || e.action === 'destroy' || e.action === 'stop') {
+      } else {
         void this.enqueue(rt, async () => this.detach(rt, e.containerId));
       }
     });

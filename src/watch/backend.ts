@@ -159,3 +159,46 @@ export class RootWaiter {
     this.timer = undefined;
   }
 }
+
+/** What a walk does with each entry of one directory (see {@link visitEntries}). */
+export interface VisitOptions {
+  /** Report what is new (a rescan, a directory that appeared), rather than only watch. */
+  report: boolean;
+  /** The directory was not known before this walk: its whole content is new. */
+  fresh: boolean;
+  /** The backend already knows this directory. */
+  known(abs: string): boolean;
+  /** A subdirectory the predicate ignores (a backend may stop watching it). */
+  ignoredDir?(abs: string): void;
+  /** A non-directory entry (a backend may count them). */
+  file?(abs: string): void;
+}
+
+/**
+ * The part of a walk every backend shares: the subdirectories of `dir` to walk on (the ones not
+ * ignored); with `report`, each directory not known yet is reported, and every entry of a fresh
+ * directory (it appeared with its content, which no event will announce).
+ */
+export function visitEntries(
+  dir: string,
+  entries: fs.Dirent[],
+  ctx: BackendContext,
+  o: VisitOptions,
+): string[] {
+  const subdirs: string[] = [];
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (ctx.ignored(p)) {
+        o.ignoredDir?.(p);
+        continue;
+      }
+      if (o.report && (o.fresh || !o.known(p))) ctx.report(p);
+      subdirs.push(p);
+    } else {
+      o.file?.(p);
+      if (o.report && o.fresh) ctx.report(p);
+    }
+  }
+  return subdirs;
+}

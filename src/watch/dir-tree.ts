@@ -13,6 +13,7 @@ import {
   lstatOrNull,
   readDir,
   RootWaiter,
+  visitEntries,
   walkTree,
   type BackendContext,
   type RootBackend,
@@ -86,21 +87,12 @@ export class DirTreeBackend implements RootBackend {
       this.unwatch(dir);
       return [];
     }
-    const subdirs: string[] = [];
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (this.ctx.ignored(p)) {
-          this.unwatch(p);
-          continue;
-        }
-        if (report && (fresh || !this.watched.has(p))) this.ctx.report(p);
-        subdirs.push(p);
-      } else if (report && fresh) {
-        this.ctx.report(p);
-      }
-    }
-    return subdirs;
+    return visitEntries(dir, entries, this.ctx, {
+      report,
+      fresh,
+      known: (p) => this.watched.has(p),
+      ignoredDir: (p) => this.unwatch(p),
+    });
   }
 
   /** Watch one directory: true when newly watched, false when already, null when it cannot be. */

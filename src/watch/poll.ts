@@ -15,6 +15,7 @@ import {
   lstatOrNull,
   readDir,
   RootWaiter,
+  visitEntries,
   walkTree,
   type BackendContext,
   type RootBackend,
@@ -180,22 +181,13 @@ export class PollBackend implements RootBackend {
       this.known.add(dir);
       const entries = await readDir(dir, this.ctx);
       if (!entries || this.closed) return [];
-      const subdirs: string[] = [];
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (this.ctx.ignored(p)) {
-            this.forget(p);
-            continue;
-          }
-          if (report && (fresh || !this.known.has(p))) this.ctx.report(p);
-          subdirs.push(p);
-        } else {
-          this.files++;
-          if (report && fresh) this.ctx.report(p);
-        }
-      }
-      return subdirs;
+      return visitEntries(dir, entries, this.ctx, {
+        report,
+        fresh,
+        known: (p) => this.known.has(p),
+        ignoredDir: (p) => this.forget(p),
+        file: () => this.files++,
+      });
     });
   }
 

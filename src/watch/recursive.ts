@@ -14,6 +14,7 @@ import {
   lstatOrNull,
   readDir,
   RootWaiter,
+  visitEntries,
   walkTree,
   type BackendContext,
   type RootBackend,
@@ -85,18 +86,11 @@ export class RecursiveBackend implements RootBackend {
       this.known.add(dir);
       const entries = await readDir(dir, this.ctx);
       if (!entries || this.closed) return [];
-      const subdirs: string[] = [];
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (this.ctx.ignored(p)) continue;
-          if (report && (fresh || !this.known.has(p))) this.ctx.report(p);
-          subdirs.push(p);
-        } else if (report && fresh) {
-          this.ctx.report(p);
-        }
-      }
-      return subdirs;
+      return visitEntries(dir, entries, this.ctx, {
+        report,
+        fresh,
+        known: (p) => this.known.has(p),
+      });
     });
   }
 
