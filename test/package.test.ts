@@ -46,16 +46,19 @@ describe('the npm package', { timeout: 600_000 }, () => {
 
   after(() => rm(work, { recursive: true, force: true }));
 
-  test('npm pack builds first and ships bin/, the compiled sources, README and LICENSE only', () => {
+  test('npm pack builds first and ships bin/, the compiled sources, the dashboard, README and LICENSE only', () => {
     assert.ok(files.includes('bin/composync.js'), files.join('\n'));
     assert.ok(files.includes('dist/src/cli/main.js'), files.join('\n'));
     assert.ok(files.includes('README.md'));
     assert.ok(files.includes('LICENSE'));
     assert.ok(files.includes('package.json'));
+    // the dashboard's page is served from the package itself
+    assert.ok(files.includes('src/ui/static/index.html'), files.join('\n'));
     const other = files.filter(
       (f) =>
         !['README.md', 'LICENSE', 'package.json', 'bin/composync.js'].includes(f) &&
-        !/^dist\/src\/.*\.js$/.test(f),
+        !/^dist\/src\/.*\.js$/.test(f) &&
+        !/^src\/ui\/static\/[\w.-]+\.(html|js|css)$/.test(f),
     );
     assert.deepEqual(other, []);
     assert.deepEqual(
@@ -102,6 +105,7 @@ describe('the npm package', { timeout: 600_000 }, () => {
       'dist',
       'node_modules',
       'package.json',
+      'src',
     ]);
   });
 });
