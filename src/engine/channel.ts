@@ -1,11 +1,12 @@
 /**
- * A channel into one running container: writes through the archive endpoint or the exec tar
- * stream, deletions through `rm`, scans and stats through the archive endpoint.
+ * A channel into one container, the policy over three resources: the archive endpoint
+ * (engine/archive-endpoint.ts), the image's own tools through exec (engine/exec-tools.ts) and
+ * the exec tar session (engine/tar-session.ts). It chooses the transport of each write
+ * (engine/transport.ts), routes tmpfs targets to the image's tools, serializes writes and
+ * deletions, and keeps the tar session open.
  */
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Transform } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import type {
   ContainerChannel,
@@ -20,27 +21,17 @@ import type {
 import type { Entry, Tree } from '../core/tree.js';
 import { hashChunks } from '../core/hash.js';
 import { EngineError } from '../errors.js';
-import { parsePathStat, treeFromArchive } from './archive-read.js';
 import type { EngineCalls } from './calls.js';
-import {
-  engineMessage,
-  explainContainerProblem,
-  isNoSuchContainer,
-  statusOf,
-} from './engine-errors.js';
-import {
-  feedEntries,
-  isTorn,
-  prepareEntries,
-  type FedEntry,
-  type PreparedEntry,
-} from './tar-entries.js';
+import { explainContainerProblem } from './engine-errors.js';
+import { isTorn, prepareEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
 import { LIST_SCRIPT, parseListing, type Listed } from './list-tree.js';
-import { archiveGetter, BULK_READ_THRESHOLD, readEntries, readWanted } from './remote-read.js';
+import { BULK_READ_THRESHOLD } from './remote-read.js';
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
 import { chooseTransport } from './transport.js';
-import { execIO, execOutput } from './exec-io.js';
+import { execIO } from './exec-io.js';
+import { ArchiveEndpoint } from './archive-endpoint.js';
+import { chunkByBytes, ExecTools, MAX_ARGV_BYTES } from './exec-tools.js';
 import { parseGroup, parsePasswd, resolveIds, type UserDb } from './users.js';
 
 export interface ChannelOptions {
@@ -73,11 +64,6 @@ export interface ChannelOptions {
  */
 export const EXEC_STAT_MIN = 128;
 
-/** Bounded concurrency for per-path HEAD requests. */
-const STAT_CONCURRENCY = 8;
-/** rm's argv is chunked so a huge deletion never hits the kernel's argument limit. */
-const MAX_ARGV_BYTES = 64 * 1024;
-
 /**
  * The ContainerChannel of one running container (see the port's contract). Writes and
  * deletions are serialized in call order; the exec tar session is opened on first use and
@@ -96,10 +82,16 @@ export class DockerChannel implements ContainerChannel {
   private execStat = true;
   private readonly watches = new Set<RemoteWatchHandle>();
 
+  /** The engine's archive endpoint and the image's own tools, for this container. */
+  private readonly archive: ArchiveEndpoint;
+  private readonly tools: ExecTools;
+
   constructor(private readonly opts: ChannelOptions) {
     this.calls = opts.calls;
     this.container = opts.ref;
     this.info = opts.info;
+    this.archive = new ArchiveEndpoint(opts.calls, opts.ref, opts.compress);
+    this.tools = new ExecTools(opts.calls, opts.ref);
   }
 
   /** Look up names in the container's /etc/passwd and /etc/group (read once, lazily). */
@@ -227,7 +219,7 @@ export class DockerChannel implements ContainerChannel {
         const paused = !tmpfs && err instanceof Error && /is paused/i.test(err.message);
         if (paused) {
           this.opts.log?.(`engine: ${err.message}; writing through the archive endpoint`);
-          const r = await this.writeArchive(prepared);
+          const r = await this.archive.write(prepared);
           return result('archive', r.confirmed, [...problems, ...r.problems], r.wireBytes);
         }
         if (!(err instanceof SessionDied)) throw err;
@@ -240,7 +232,7 @@ export class DockerChannel implements ContainerChannel {
         this.opts.log?.(`engine: ${err.message}; falling back to the archive endpoint`);
       }
     }
-    const r = await this.writeArchive(prepared);
+    const r = await this.archive.write(prepared);
     return result('archive', r.confirmed, [...problems, ...r.problems], r.wireBytes);
   }
 
@@ -295,102 +287,6 @@ export class DockerChannel implements ContainerChannel {
     return blocked.size === 0 ? prepared : prepared.filter((p) => !blocked.has(p));
   }
 
-  /**
-   * Write through PUT /archive. The engine stops at the first member it cannot extract and
-   * refuses the whole archive; when its message names a member, that member becomes a problem
-   * and the rest is sent again, so one bad path does not sink a batch.
-   */
-  private async writeArchive(
-    prepared: PreparedEntry[],
-  ): Promise<{ confirmed: FedEntry[]; problems: Problem[]; wireBytes: number }> {
-    const problems: Problem[] = [];
-    let remaining = prepared;
-    let wireBytes = 0;
-    for (let attempt = 0; ; attempt++) {
-      const r = await this.putArchiveOnce(remaining);
-      wireBytes += r.wireBytes;
-      if (!r.refused)
-        return { confirmed: r.fed, problems: [...problems, ...r.problems], wireBytes };
-      const culprit = namedIn(r.refused, remaining);
-      const message = `the engine refused the write: ${r.refused}`;
-      if (!culprit || attempt >= 16) {
-        for (const p of remaining) problems.push({ path: p.path, message });
-        return { confirmed: [], problems, wireBytes };
-      }
-      problems.push({
-        path: culprit.path,
-        // engine 28 names the member and then the extraction root: `cannot overwrite
-        // directory "a/x" with non-directory "/"`, which reads as if "/" were being written
-        message: /cannot overwrite directory .* with non-directory/.test(r.refused)
-          ? `cannot overwrite the directory there with a ${culprit.entry.kind} (delete it first; the engine said: ${r.refused})`
-          : message,
-      });
-      remaining = remaining.filter((p) => p !== culprit);
-      if (remaining.length === 0) return { confirmed: [], problems, wireBytes };
-    }
-  }
-
-  private async putArchiveOnce(
-    prepared: PreparedEntry[],
-  ): Promise<{ fed: FedEntry[]; problems: Problem[]; refused?: string; wireBytes: number }> {
-    const problems: Problem[] = [];
-    const pack = tar.pack();
-    // What goes on the wire: the request body after compression. (A counting stage in the pipe,
-    // not a 'data' listener, which would start the flow before the request reads it.)
-    let wireBytes = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        wireBytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    const body = this.opts.compress ? pack.pipe(createGzip()).pipe(counter) : pack.pipe(counter);
-    const name = this.container.name;
-    const put = this.calls
-      .call(`write into ${name}`, name, () =>
-        this.calls.docker.getContainer(this.container.id).putArchive(body, {
-          path: '/',
-          // Ownership comes from the tar headers; copyUIDGID=1 would chown everything to the
-          // container's user instead (and needs getent on the engine's host).
-          copyUIDGID: '0',
-          // Never replace a directory (and all below it) by a file, or the reverse: tar
-          // refuses too, and a type change is a deletion first.
-          noOverwriteDirNonDir: '1',
-        }),
-      )
-      .then(
-        () => undefined,
-        (err: EngineError) => {
-          // Unblock the feeder, which may be waiting for the request to read.
-          pack.destroy();
-          return err;
-        },
-      );
-    let fed: FedEntry[] = [];
-    let feedError: unknown;
-    // Not awaited before the request settles: when the request fails (the engine went away),
-    // the destroyed pack never calls back the entries still queued, and the feed would wait
-    // for them forever, and with it the batch and every later one of the service.
-    const feeding = feedEntries(pack, prepared, problems).then(
-      (f) => {
-        fed = f;
-        pack.finalize();
-      },
-      (err: unknown) => {
-        feedError = err;
-      },
-    );
-    const failure = await put;
-    if (!failure) await feeding;
-    if (failure) {
-      const cause = failure.cause;
-      if (isNoSuchContainer(cause) || statusOf(cause) === undefined) throw failure;
-      return { fed: [], problems, refused: engineMessage(cause), wireBytes };
-    }
-    if (feedError) throw feedError;
-    return { fed, problems, wireBytes };
-  }
-
   private tarSession(): Promise<TarSession> {
     if (this.session?.alive) return Promise.resolve(this.session);
     this.opening ??= TarSession.open(execIO(this.calls, this.container), this.container.name, {
@@ -435,10 +331,7 @@ export class DockerChannel implements ContainerChannel {
       targets.push({ path, norm });
     }
     for (const chunk of chunkByBytes(targets, MAX_ARGV_BYTES)) {
-      const argv = ['rm', '-rf', '--', ...chunk.map((t) => t.norm)];
-      const r = await this.calls.exec(this.container.id, this.container.name, argv, {
-        user: '0:0',
-      });
+      const r = await this.tools.rm(chunk.map((t) => t.norm));
       if (r.cannotStart) {
         for (const t of chunk)
           problems.push({
@@ -468,22 +361,8 @@ export class DockerChannel implements ContainerChannel {
     if (!posix.isAbsolute(dir))
       throw new EngineError(`scan: not an absolute container path: ${dir}`);
     const norm = posix.normalize(dir).replace(/\/+$/, '');
-    if (this.onTmpfs(norm || '/')) return this.scanByExec(norm);
-    // "dir/." resolves a symlinked directory and names members "./...".
-    const path = `${norm}/.`;
-    const container = this.calls.docker.getContainer(this.container.id);
-    const name = this.container.name;
-    return this.calls.call(`scan ${dir} in ${name}`, name, async () => {
-      let stream: NodeJS.ReadableStream;
-      try {
-        stream = await container.getArchive({ path });
-      } catch (err) {
-        if (statusOf(err) === 404 && !isNoSuchContainer(err)) return null;
-        if (/not a directory/i.test(engineMessage(err))) return null;
-        throw err;
-      }
-      return treeFromArchive(stream);
-    });
+    if (this.onTmpfs(norm || '/')) return this.tools.scanTar(norm);
+    return this.archive.scan(norm, dir);
   }
 
   async scanKnown(
@@ -514,7 +393,7 @@ export class DockerChannel implements ContainerChannel {
         tree.set(rel, { kind, size: 0, mtimeMs, mode, link: k.link });
       else unknown.push(rel);
     };
-    const r = await this.execOutput(`list ${norm} (find, stat)`, argv, (out) =>
+    const r = await this.tools.output(`list ${norm} (find, stat)`, argv, (out) =>
       parseListing(out, take),
     );
     if (r.exitCode === 3) return null; // no such directory
@@ -537,7 +416,7 @@ export class DockerChannel implements ContainerChannel {
     const out = new Map<string, RemoteStat | null>();
     const onTmpfs = paths.filter((p) => this.onTmpfs(p));
     if (onTmpfs.length) {
-      for (const [p, st] of await this.statByExec(onTmpfs)) out.set(p, st);
+      for (const [p, st] of await this.tools.stat(onTmpfs)) out.set(p, st);
       paths = paths.filter((p) => !this.onTmpfs(p));
     }
     // stat prints a line per path: a name with a newline keeps the requests
@@ -548,53 +427,14 @@ export class DockerChannel implements ContainerChannel {
       !paths.some((p) => p.includes('\n'))
     ) {
       try {
-        for (const [p, st] of await this.statByExec(paths)) out.set(p, st);
+        for (const [p, st] of await this.tools.stat(paths)) out.set(p, st);
         return out;
       } catch (err) {
         if (!(err instanceof EngineError)) throw err;
         this.execStat = false;
       }
     }
-    const container = this.calls.docker.getContainer(this.container.id);
-    const name = this.container.name;
-    let next = 0;
-    let missing = false;
-    const statOne = async (path: string): Promise<RemoteStat | null> => {
-      try {
-        return await this.calls.callOrMissing(
-          `stat ${path} in ${name}`,
-          this.container,
-          async () => {
-            const res = (await container.infoArchive({ path })) as NodeJS.ReadableStream & {
-              headers: Record<string, string | undefined>;
-            };
-            res.resume();
-            const header = res.headers['x-docker-container-path-stat'];
-            if (!header) throw new Error('the engine sent no X-Docker-Container-Path-Stat header');
-            return parsePathStat(header);
-          },
-        );
-      } catch (err) {
-        // A path below a file (ENOTDIR) is a bare 500 to HEAD, with no message: it cannot
-        // exist, so it is missing when its parent is not a directory.
-        const parent = posix.dirname(path);
-        if (statusOf((err as EngineError).cause) !== 500 || parent === path) throw err;
-        const up = await statOne(parent);
-        if (up === null || up.kind !== 'dir') return null;
-        throw err;
-      }
-    };
-    const worker = async () => {
-      while (next < paths.length) {
-        const path = paths[next++]!;
-        const st = await statOne(path);
-        if (st === null) missing = true;
-        out.set(path, st);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, paths.length) }, worker));
-    // HEAD's 404 does not say whether the path or the container is missing.
-    if (missing) await this.calls.inspect(this.container.id, name);
+    await this.archive.stat(paths, out);
     return out;
   }
 
@@ -604,13 +444,8 @@ export class DockerChannel implements ContainerChannel {
     onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
   ): Promise<void> {
     this.assertOpen();
-    if (this.onTmpfs(dir)) return this.readByExec(dir, rels, onEntry);
-    const container = this.calls.docker.getContainer(this.container.id);
-    const name = this.container.name;
-    const get = archiveGetter(container, (err) => statusOf(err) === 404 && !isNoSuchContainer(err));
-    return this.calls.call(`read ${rels.length} paths below ${dir} in ${name}`, name, () =>
-      readEntries(get, dir, rels, onEntry),
-    );
+    if (this.onTmpfs(dir)) return this.tools.readTar(dir, rels, onEntry);
+    return this.archive.read(dir, rels, onEntry);
   }
 
   async watchChanges(
@@ -638,76 +473,6 @@ export class DockerChannel implements ContainerChannel {
   /** True when a container path lies on one of the container's tmpfs mounts. */
   private onTmpfs(path: string): boolean {
     return (this.opts.tmpfs ?? []).some((m) => isInsideDir(posix.normalize(path), m));
-  }
-
-  /** scan() of a directory on a tmpfs: the container's own `tar -c`, hashed as it streams. */
-  private async scanByExec(dir: string): Promise<Tree | null> {
-    const st = (await this.statByExec([dir])).get(dir);
-    if (!st || st.kind !== 'dir') return null;
-    const r = await this.execOutput(
-      `scan ${dir} (tar -c)`,
-      ['tar', '-c', '-f', '-', '-C', dir, '.'],
-      (out) => treeFromArchive(out),
-    );
-    if (r.exitCode !== 0)
-      throw new EngineError(`scan of ${dir} in ${this.container.name} failed: ${r.stderr.trim()}`);
-    return r.value;
-  }
-
-  /** stat() of paths on a tmpfs, through the image's `stat`. */
-  private async statByExec(paths: string[]): Promise<Map<string, RemoteStat | null>> {
-    const out = new Map<string, RemoteStat | null>(paths.map((p) => [p, null]));
-    const items = paths.map((p) => ({ norm: p }));
-    for (const chunk of chunkByBytes(items, MAX_ARGV_BYTES)) {
-      const argv = ['stat', '-c', '%F|%s|%Y|%a|%n', '--', ...chunk.map((c) => c.norm)];
-      const r = await this.calls.exec(this.container.id, this.container.name, argv, {
-        user: '0:0',
-      });
-      if (r.cannotStart)
-        throw new EngineError(
-          `the image of ${this.container.name} has no stat, needed for its tmpfs`,
-        );
-      for (const line of r.output.split('\n')) {
-        const m = /^([a-z ]+)\|(\d+)\|(\d+)\|([0-7]+)\|(.*)$/.exec(line);
-        if (!m || !out.has(m[5]!)) continue;
-        const type = m[1]!;
-        out.set(m[5]!, {
-          kind: type.includes('regular')
-            ? 'file'
-            : type === 'directory'
-              ? 'dir'
-              : type === 'symbolic link'
-                ? 'symlink'
-                : 'other',
-          size: Number(m[2]),
-          mtime: Number(m[3]),
-          mode: parseInt(m[4]!, 8),
-        });
-      }
-    }
-    return out;
-  }
-
-  /** read() below a directory on a tmpfs: one `tar -c` of the wanted paths. */
-  private async readByExec(
-    dir: string,
-    rels: string[],
-    onEntry: (rel: string, entry: Entry, content: AsyncIterable<Buffer> | null) => Promise<void>,
-  ): Promise<void> {
-    if (rels.length === 0) return;
-    const argv = ['tar', '-c', '-f', '-', '-C', dir, '--', ...rels];
-    await this.execOutput(`read ${rels.length} paths below ${dir} (tar -c)`, argv, (out) =>
-      readWanted(out, new Set(rels), onEntry),
-    );
-  }
-
-  /** Run argv in the container as root; its standard output goes to `consume` (exec-io). */
-  private execOutput<T>(
-    what: string,
-    argv: string[],
-    consume: (out: NodeJS.ReadableStream) => Promise<T>,
-  ): Promise<{ value: T; exitCode: number; stderr: string }> {
-    return execOutput(this.calls, this.container, what, argv, consume);
   }
 
   async close(): Promise<void> {
@@ -775,46 +540,6 @@ function result(
   return { written: confirmed.length, bytes, problems, via, stats, wireBytes };
 }
 
-/**
- * The entry the engine's message names, if any. Engines up to 26 name the container path
- * (`open /a/b: ...`, `"/a/b"`); engine 28 extracts relative to the target directory and names
- * the tar member (`openat a/b: ...`, `cannot overwrite directory "a/b" with non-directory "/"`).
- * A member name is matched only quoted or followed by `:`, as those messages put it, so a
- * short member name does not match an ordinary word of the message.
- */
-function namedIn(message: string, entries: PreparedEntry[]): PreparedEntry | undefined {
-  let best: PreparedEntry | undefined;
-  let bestLength = 0;
-  const consider = (
-    p: PreparedEntry,
-    needle: string,
-    bounded: (b: string, a: string) => boolean,
-  ) => {
-    if (needle.length <= bestLength) return;
-    for (let i = message.indexOf(needle); i !== -1; i = message.indexOf(needle, i + 1)) {
-      const before = i === 0 ? ' ' : message[i - 1]!;
-      const after = message[i + needle.length] ?? ' ';
-      if (bounded(before, after)) {
-        best = p;
-        bestLength = needle.length;
-        return;
-      }
-    }
-  };
-  for (const p of entries) {
-    const path = posix.normalize(p.path).replace(/(.)\/+$/, '$1');
-    consider(p, path, (b, a) => /[\s"']/.test(b) && /[\s"':]/.test(a));
-    const member = path.slice(1);
-    if (member)
-      consider(
-        p,
-        member,
-        (b, a) => ((b === '"' || b === "'") && a === b) || (/\s/.test(b) && a === ':'),
-      );
-  }
-  return best;
-}
-
 /** True when container path `p` is the directory `dir` or below it. */
 function isInsideDir(p: string, dir: string): boolean {
   const d = dir.replace(/(.)\/+$/, '$1');
@@ -823,22 +548,4 @@ function isInsideDir(p: string, dir: string): boolean {
 
 function unsafeForBusybox(e: WriteEntry): boolean {
   return e.kind === 'symlink' && (e.link!.startsWith('/') || e.link!.includes('..'));
-}
-
-function chunkByBytes<T extends { norm: string }>(items: T[], max: number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const item of items) {
-    const n = Buffer.byteLength(item.norm) + 1;
-    if (current.length > 0 && size + n > max) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(item);
-    size += n;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
