@@ -138,7 +138,7 @@ describe('containers', () => {
       ['bb', 'deb', 'ev', 'hang', 'hup', 'scratch', 'usr'],
     );
     for (const r of refs) {
-      assert.equal(r.number, 1);
+      assert.equal(r.replica, 1);
       assert.equal(r.running, true);
       assert.equal(r.state, 'running');
       assert.equal(r.name, `${project}-${r.service}-1`);
@@ -704,7 +704,7 @@ describe('errors', () => {
       id: gone,
       name: 'ghost-web-1',
       service: 'web',
-      number: 1,
+      replica: 1,
       state: 'running',
       running: true,
     };

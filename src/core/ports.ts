@@ -14,8 +14,8 @@ export interface ContainerRef {
   /** Container name without the leading '/', e.g. `proj-web-1`. */
   name: string;
   service: string;
-  /** `com.docker.compose.container-number`. */
-  number: number;
+  /** The container's ordinal among its service's replicas, from 1 (`web-1`, `web-2`). */
+  replica: number;
   state: string;
   running: boolean;
 }
@@ -54,8 +54,11 @@ export interface WriteResult {
   bytes: number;
   /** Entries not written (local file vanished or unreadable, ...). */
   problems: Problem[];
-  /** Which transport carried the batch. */
-  via: 'archive' | 'tar-stream';
+  /**
+   * The adapter's name for the transport that carried the batch, for logs and status (the
+   * Docker adapter's: `archive`, its archive endpoint, or `tar-stream`, an exec'd tar).
+   */
+  via: string;
   /** Bytes sent to the engine for it: the tar stream, after gzip when compressed. */
   wireBytes?: number;
   /**
@@ -124,7 +127,8 @@ export interface ContainerChannel {
    */
   write(
     entries: WriteEntry[],
-    opts?: { via?: 'auto' | 'archive' | 'tar-stream' },
+    /** `via`: a transport of the adapter's to use (tests, benchmarks); default `auto`. */
+    opts?: { via?: string },
   ): Promise<WriteResult>;
   /** `rm -rf -- paths` inside the container. Fails with a clear problem when the image has no rm. */
   remove(paths: string[]): Promise<Problem[]>;

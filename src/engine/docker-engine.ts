@@ -184,13 +184,13 @@ class DockerEngine implements Engine {
         id: c.Id,
         name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
         service: c.Labels?.[LABEL_SERVICE] ?? '',
-        number: Number(c.Labels?.[LABEL_NUMBER] ?? 0) || 0,
+        replica: Number(c.Labels?.[LABEL_NUMBER] ?? 0) || 0,
         state: c.State,
         running: c.State === 'running',
       }))
       .filter((c) => !wanted || wanted.has(c.service))
       .sort((a, b) =>
-        a.service < b.service ? -1 : a.service > b.service ? 1 : a.number - b.number,
+        a.service < b.service ? -1 : a.service > b.service ? 1 : a.replica - b.replica,
       );
   }
 

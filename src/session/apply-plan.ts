@@ -23,7 +23,7 @@ export interface Applied {
   bytes: number;
   /** Bytes sent to the engine for the uploads (after gzip on remote engines). */
   wireBytes?: number;
-  via?: 'archive' | 'tar-stream';
+  via?: string;
   /** Local entries written and bytes of file content; local paths removed. */
   downloaded: number;
   downloadedBytes: number;

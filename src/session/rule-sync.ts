@@ -60,7 +60,7 @@ export interface SyncReport {
   conflicts: Conflict[];
   problems: Problem[];
   ms: number;
-  via?: 'archive' | 'tar-stream';
+  via?: string;
   /** Bytes sent to the engine for the uploads (after gzip on remote engines). */
   wireBytes?: number;
   /** Container paths written or deleted (for exec triggers). */

@@ -804,7 +804,7 @@ export class Session {
     } catch (err) {
       this.emit({ ...base, level: 'error', event: 'problem', message: errorText(err) });
     }
-    const prefix = `${rt.svc.name}-${ref.number}`;
+    const prefix = `${rt.svc.name}-${ref.replica}`;
     for (const e of t.exec) {
       const argv = typeof e.command === 'string' ? ['sh', '-c', e.command] : e.command;
       const t0 = performance.now();

@@ -33,7 +33,7 @@ export interface LogRecord {
   ms?: number;
   message: string;
   /** Which transport carried an upload: `archive` (endpoint) or `tar-stream` (exec tar). */
-  via?: 'archive' | 'tar-stream';
+  via?: string;
   /** Bytes sent to the engine for an upload (after gzip on remote engines), beside `bytes`. */
   wireBytes?: number;
   /** Paths concerned (at most a few, for problems and conflicts). */

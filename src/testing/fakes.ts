@@ -198,7 +198,7 @@ export class FakeEngine implements Engine {
       id: `${service}-${number}-id`,
       name: `${project}-${service}-${number}`,
       service,
-      number,
+      replica: number,
       state: 'running',
       running: true,
     };
