@@ -366,3 +366,34 @@ describe('a scan that would delete what no sync recorded', { timeout: 300_000 },
     assert.equal(await p.readRemote('known', '/t/f19.txt'), '19');
   });
 });
+
+describe('a single-file rule', { timeout: 300_000 }, () => {
+  let p: TestProject;
+  before(async () => {
+    p = await TestProject.create('safety-file', {
+      'compose.yaml':
+        'services:\n' +
+        service('one', '      - { source: ./conf/app.json, target: /etc/app.json }'),
+      'conf/app.json': '{"v":1}\n',
+    });
+    const r = await p.composync(['up']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+  after(async () => p?.cleanup());
+
+  test('a sync with nothing changed uploads nothing; a container edit is a conflict, never overwritten', async () => {
+    assert.equal(await p.readRemote('one', '/etc/app.json'), '{"v":1}\n');
+    const again = await p.composync(['sync', 'one']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /0 files uploaded/);
+    assert.notEqual(
+      await p.exec('one', ['sh', '-c', 'printf \'{"v":"container"}\\n\' > /etc/app.json']),
+      null,
+    );
+    await p.write('conf/app.json', '{"v":2}\n');
+    const r = await p.composync(['sync', 'one']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /conflict/);
+    assert.equal(await p.readRemote('one', '/etc/app.json'), '{"v":"container"}\n');
+  });
+});

@@ -33,9 +33,16 @@ export class RemoteView {
     if (this.rule.kind === 'file') {
       const st = (await this.channel.stat([this.targetAbs])).get(this.targetAbs);
       if (!st || st.kind === 'dir' || st.kind === 'other') return out;
-      const t = await this.channel.scan(this.targetAbs);
-      const e = t?.get('') ?? (t && t.size === 1 ? [...t.values()][0] : undefined);
-      if (e && this.rule.only) out.set(this.rule.only, e);
+      // a scan lists a directory: a file target is read itself (and hashed as it streams)
+      const only = this.rule.only;
+      if (!only) return out;
+      const dir = posix.dirname(this.targetAbs);
+      await this.channel.read(dir, [posix.basename(this.targetAbs)], async (_rel, e, content) => {
+        if (e.kind === 'file' && content) {
+          const { hash, size } = await hashChunks(content);
+          out.set(only, { ...e, size, hash });
+        } else if (e.kind === 'symlink') out.set(only, e);
+      });
       return out;
     }
     // what the state recorded spares reading the files that did not change since
