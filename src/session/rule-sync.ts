@@ -274,9 +274,9 @@ export class RuleSync {
     changed: Set<string>,
     opts: { remoteDirs?: Set<string>; remoteFiles?: Set<string> } = {},
   ): Promise<SyncReport> {
+    const t0 = performance.now();
     // a halt because a root was missing or empty ends when the root is back: one rescan then
     // applies what was held back, or halts again
-    const t0 = performance.now();
     if (this.halted && this.halted.cause !== 'unexplained') {
       if (await this.rootsBack()) return this.initialSync();
       // one side cannot be trusted: nothing moves until it is back or the user resumes
