@@ -18,8 +18,11 @@ export type BatchEvent =
   | { kind: 'container-dir'; rule: number; rel: string }
   /** The container-side watcher saw a file change (its listing has sub-second mtimes). */
   | { kind: 'container-file'; rule: number; rel: string }
-  /** A project-relative path that may match the service's triggers. */
-  | { kind: 'trigger'; path: string };
+  /**
+   * A project-relative path that may match the service's triggers; `synced` when a sync rule
+   * of the service also carries it into the containers.
+   */
+  | { kind: 'trigger'; path: string; synced?: boolean };
 
 /** The events of one batch of one service, gathered per rule. */
 export class ServiceBatch {
@@ -33,6 +36,8 @@ export class ServiceBatch {
   readonly rescans = new Set<number>();
   /** Project-relative paths for the triggers. */
   readonly triggered = new Set<string>();
+  /** Those of them a sync rule carries (their triggers answer to what the sync changed). */
+  readonly syncedTriggers = new Set<string>();
   private count = 0;
 
   add(e: BatchEvent): void {
@@ -58,6 +63,8 @@ export class ServiceBatch {
         break;
       case 'trigger':
         this.triggered.add(e.path);
+        if (e.synced) this.syncedTriggers.add(e.path);
+        else this.syncedTriggers.delete(e.path);
         break;
     }
   }

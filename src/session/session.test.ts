@@ -120,6 +120,37 @@ describe('Session with a fake engine and clock', () => {
     assert.equal(web.text('/app/index.js'), 'two');
   });
 
+  test('a second event for a file already sent moves nothing and runs no exec again', async () => {
+    await open({
+      sync: [{ source: './src', target: '/app' }],
+      exec: [{ paths: ['./src/**'], command: ['reload'] }],
+    });
+    await writeFile(join(dir, 'hook.txt'), 'h');
+    await edit({ 'src/index.js': 'two' });
+    await until('the first exec', () => engine.log.some((l) => l.startsWith('exec')));
+    engine.log.length = 0;
+    // the editor's late event for the same save: the content is already in the container
+    watcher!.change(join(dir, 'src/index.js'));
+    clock.advance(10);
+    await edit({ 'src/other.js': 'x' });
+    await until('the next real change', () => engine.log.some((l) => l.startsWith('exec')));
+    assert.deepEqual(engine.log, [
+      'write p-web-1 /app/other.js',
+      'exec p-web-1 reload [/app/other.js]',
+    ]);
+  });
+
+  test('a trigger path no rule syncs fires whatever the sync moved', async () => {
+    await open({
+      sync: [{ source: './src', target: '/app' }],
+      restart: ['./hup.conf'],
+    });
+    engine.log.length = 0;
+    await edit({ 'hup.conf': 'a' });
+    await until('the restart', () => engine.log.includes('restart p-web-1'));
+    assert.deepEqual(engine.log, ['restart p-web-1']);
+  });
+
   test('a rebuild trigger rebuilds and syncs nothing in that batch', async () => {
     await open({ sync: [{ source: './src', target: '/app' }], rebuild: ['./src/package.json'] });
     engine.log.length = 0;

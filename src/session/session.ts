@@ -671,8 +671,19 @@ export class Session {
 
   private onChange(abs: string): void {
     if (this.stopping) return;
-    for (const rt of this.runtimes.values())
-      for (const e of routeLocal(rt.svc, this.model.projectDir, abs)) rt.batcher?.add(e);
+    for (const rt of this.runtimes.values()) {
+      const events = routeLocal(rt.svc, this.model.projectDir, abs);
+      // a trigger path that a rule also syncs up answers to what that sync changes
+      const synced = events.some((e) => {
+        if (e.kind !== 'path') return false;
+        const rule = rt.svc.rules[e.rule]!;
+        return (
+          modeDirection(rule.mode) !== 'down' &&
+          !this.filters.get(rule.id)!.excluded(e.rel, false, 'up')
+        );
+      });
+      for (const e of events) rt.batcher?.add(e.kind === 'trigger' ? { ...e, synced } : e);
+    }
   }
 
   /**
@@ -718,12 +729,17 @@ export class Session {
       }),
     );
     if (!triggers.restart && !triggers.signals.length && !triggers.exec.length) return;
+    // Set off only by synced paths, triggers fire where the sync changed something: an editor's
+    // second event for a file already sent (a batch that moves nothing) runs no exec again.
+    const bySyncOnly = [...batch.triggered].every((p) => batch.syncedTriggers.has(p));
+    const fires = (id: string) => !bySyncOnly || (changed.get(id)?.length ?? 0) > 0;
     const inContainer = { ...triggers, exec: triggers.exec.filter((e) => e.on !== 'host') };
     await Promise.all(
-      [...rt.containers.values()].map((a) =>
-        this.runTriggers(rt, a.ref, inContainer, changed.get(a.ref.id) ?? []),
-      ),
+      [...rt.containers.values()]
+        .filter((a) => fires(a.ref.id))
+        .map((a) => this.runTriggers(rt, a.ref, inContainer, changed.get(a.ref.id) ?? [])),
     );
+    if (bySyncOnly && ![...rt.containers.keys()].some(fires)) return;
     // host hooks: once per batch, after every container confirmed it (and ran its triggers)
     for (const e of triggers.exec) {
       if (e.on !== 'host') continue;
