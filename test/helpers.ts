@@ -3,7 +3,7 @@
  * with unique names, the composync CLI as a child process, polling with deadlines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,15 @@ export async function docker(
   return r.stdout;
 }
 
+/** A record of the sync log, as far as tests read it. */
+export interface SyncLogRecord {
+  event: string;
+  level: string;
+  service?: string;
+  container?: string;
+  message: string;
+}
+
 /** A temporary compose project with a unique name; `cleanup()` brings it down and removes it. */
 export class TestProject {
   readonly name: string;
@@ -246,6 +255,15 @@ export class TestProject {
   /** Content of a container file, or null when it is missing. */
   readRemote(service: string, path: string, index = 1): Promise<string | null> {
     return this.exec(service, ['cat', path], index);
+  }
+
+  /** The project's sync log (.composync/logs/sync.log), one record per line; [] when absent. */
+  async syncLog(): Promise<SyncLogRecord[]> {
+    const text = await readFile(this.path('.composync/logs/sync.log'), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SyncLogRecord);
   }
 
   async down(): Promise<void> {

@@ -4,7 +4,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { CliProcess, TestProject } from './helpers.js';
 
 const compose = `services:
@@ -41,21 +40,11 @@ COPY baked.txt /baked.txt
 CMD ["sh", "-c", "echo start >> /tmp/starts; cat /conf/app.conf > /tmp/seen 2>/dev/null; trap 'echo hup >> /tmp/hups' HUP; while :; do sleep 0.05; done"]
 `;
 
-interface Rec {
-  event: string;
-  service?: string;
-  message: string;
-}
-
 describe('triggers and container lifecycle', { timeout: 600_000 }, () => {
   let p: TestProject;
   let w: CliProcess;
 
-  const log = async (): Promise<Rec[]> =>
-    (await readFile(p.path('.composync/logs/sync.log'), 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Rec);
+  const log = () => p.syncLog();
 
   before(async () => {
     p = await TestProject.create('trig', {

@@ -45,11 +45,6 @@ const compose = `services:
           command: 'echo "failing in $$(pwd)"; exit 5'
 `;
 
-interface Rec {
-  event: string;
-  level: string;
-  message: string;
-}
 interface Run {
   changed: string;
   cwd: string;
@@ -67,11 +62,7 @@ describe('host-side exec hooks', { timeout: 600_000 }, () => {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Run);
-  const log = async (): Promise<Rec[]> =>
-    (await readFile(p.path('.composync/logs/sync.log'), 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Rec);
+  const log = () => p.syncLog();
 
   before(async () => {
     p = await TestProject.create('wf-hooks', {

@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { CliProcess, TestProject, waitFor } from './helpers.js';
 
 const composeFile = (o: { greeting?: string; apiSync?: string } = {}) => `services:
@@ -36,22 +35,11 @@ const override = `services:
         target: /extra
 `;
 
-interface Rec {
-  event: string;
-  level: string;
-  service?: string;
-  message: string;
-}
-
 describe('reload when the compose model changes', { timeout: 900_000 }, () => {
   let p: TestProject;
   let w: CliProcess;
 
-  const log = async (): Promise<Rec[]> =>
-    (await readFile(p.path('.composync/logs/sync.log'), 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Rec);
+  const log = () => p.syncLog();
   const reloads = async () => (await log()).filter((r) => r.event === 'reload');
   const eventually = <T>(what: string, check: () => Promise<T>, timeoutMs = 60_000) =>
     waitFor(check, { what, timeoutMs, detail: () => w.output });
