@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   ]);
   if (server.code !== 0) throw new Error(`no Docker engine: ${server.stderr}`);
 
-  const stack = await Stack.create();
+  const stack = await Stack.create({ quietDisk: kind !== 'tiny' });
   const partial: Omit<BenchResult, 'targets'> = {
     name,
     kind,
