@@ -91,6 +91,24 @@ function asText(buf: Buffer): string | null {
   }
 }
 
+/** A file's version from its content: hashed whole, its first SHOW_MAX_BYTES kept to show. */
+async function fileVersionOf(content: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<Version> {
+  const hash = newHash();
+  const head: Buffer[] = [];
+  let kept = 0;
+  let size = 0;
+  for await (const chunk of content) {
+    hash.update(chunk);
+    size += chunk.length;
+    if (kept < SHOW_MAX_BYTES) {
+      const part = chunk.subarray(0, SHOW_MAX_BYTES - kept);
+      head.push(part);
+      kept += part.length;
+    }
+  }
+  return fileVersion(Buffer.concat(head), size, hash.digest('hex'));
+}
+
 function fileVersion(head: Buffer, size: number, hash: string): Version {
   const text = asText(head);
   return {
@@ -119,22 +137,7 @@ async function readLocalVersion(rs: RuleSync, rel: string): Promise<Version> {
     if (!st.isFile()) return { exists: true, error: 'not a file, directory or symlink' };
     const fh = await open(abs, 'r');
     try {
-      const hash = newHash();
-      const head: Buffer[] = [];
-      let kept = 0;
-      let size = 0;
-      for await (const chunk of fh.createReadStream({
-        autoClose: false,
-      }) as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        size += chunk.length;
-        if (kept < SHOW_MAX_BYTES) {
-          const part = chunk.subarray(0, SHOW_MAX_BYTES - kept);
-          head.push(part);
-          kept += part.length;
-        }
-      }
-      return fileVersion(Buffer.concat(head), size, hash.digest('hex'));
+      return await fileVersionOf(fh.createReadStream({ autoClose: false }));
     } finally {
       await fh.close();
     }
@@ -146,16 +149,9 @@ async function readLocalVersion(rs: RuleSync, rel: string): Promise<Version> {
 async function readContainer(rs: RuleSync, rel: string): Promise<Version> {
   const cp = toContainerPath(rs.rule, rs.targetAbs, rel);
   if (!cp) return { exists: false, error: 'does not map into the target' };
-  let dir: string;
-  let sub: string;
-  if (rs.rule.kind === 'file') {
-    dir = posix.dirname(cp);
-    sub = posix.basename(cp);
-  } else {
-    dir = rs.targetAbs;
-    sub = posix.relative(rs.targetAbs, cp);
-    if (!sub || sub.startsWith('..')) return { exists: false, error: 'outside the target' };
-  }
+  const sub = posix.relative(rs.targetAbs, cp);
+  if (rs.rule.kind !== 'file' && (!sub || sub.startsWith('..')))
+    return { exists: false, error: 'outside the target' };
   let out: Version = { exists: false };
   try {
     // the engine resolves links in a path it reads: a parent replaced by a link in the
@@ -163,7 +159,7 @@ async function readContainer(rs: RuleSync, rel: string): Promise<Version> {
     const linked = await rs.linkedParent(rel);
     if (linked !== null)
       return { exists: false, error: `${linked} is not a directory in the container; not read` };
-    await rs.channel.read(dir, [sub], async (_rel, entry, content) => {
+    await rs.remote.readEntries([rel], async (_rel, entry, content) => {
       if (entry.kind !== 'file') {
         for await (const _ of content ?? []) void _;
         out =
@@ -172,20 +168,7 @@ async function readContainer(rs: RuleSync, rel: string): Promise<Version> {
             : { exists: true, kind: entry.kind };
         return;
       }
-      const hash = newHash();
-      const head: Buffer[] = [];
-      let kept = 0;
-      let size = 0;
-      for await (const chunk of content ?? []) {
-        hash.update(chunk);
-        size += chunk.length;
-        if (kept < SHOW_MAX_BYTES) {
-          const part = chunk.subarray(0, SHOW_MAX_BYTES - kept);
-          head.push(part);
-          kept += part.length;
-        }
-      }
-      out = fileVersion(Buffer.concat(head), size, hash.digest('hex'));
+      out = await fileVersionOf(content ?? []);
     });
   } catch (err) {
     return { exists: false, error: (err as Error).message };
