@@ -11,6 +11,8 @@
 # so `apt-get download docker-compose/trixie` finds it and nothing is ever installed from it.
 # Idempotent: a cached plugin is reused.
 set -euo pipefail
+# shellcheck source=scripts/apt-suite.sh
+. "$(dirname "$0")/apt-suite.sh"
 cd "$(dirname "$0")/.."
 log() { printf '[compose-compat] %s\n' "$*" >&2; }
 
@@ -20,22 +22,7 @@ plugin=$dir/cli-plugins/docker-compose
 
 if ! [ -x "$plugin" ]; then
   if [ "$(id -u)" != 0 ]; then log "must run as root to add the $SUITE apt source"; exit 1; fi
-  if ! grep -rqs "Suites: $SUITE\$" /etc/apt/sources.list.d/; then
-    log "adding Debian $SUITE as a low-priority apt source"
-    cat > /etc/apt/sources.list.d/composync-$SUITE.sources <<SRC
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: $SUITE
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    cat > /etc/apt/preferences.d/composync-$SUITE <<PIN
-Package: *
-Pin: release n=$SUITE
-Pin-Priority: 50
-PIN
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  fi
+  if add_low_suite "$SUITE" log; then DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; fi
   work=$(mktemp -d); chmod 755 "$work" # apt downloads as _apt
   trap 'rm -rf "$work"' EXIT
   log "downloading docker-compose/$SUITE"

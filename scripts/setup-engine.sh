@@ -28,25 +28,12 @@ apt_update() {
   fi
 }
 
+# shellcheck source=scripts/apt-suite.sh
+. "$(dirname "$0")/apt-suite.sh"
 SUITE=forky
 install_engine() {
   need_root
-  if ! grep -rqs "Suites: $SUITE" /etc/apt/sources.list.d/; then
-    log "adding Debian $SUITE as a low-priority apt source"
-    cat > /etc/apt/sources.list.d/composync-$SUITE.sources <<SRC
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: $SUITE
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    cat > /etc/apt/preferences.d/composync-$SUITE <<PIN
-Package: *
-Pin: release n=$SUITE
-Pin-Priority: 50
-PIN
-    apt_ready=0
-  fi
+  if add_low_suite "$SUITE" log; then apt_ready=0; fi
   apt_update
   log "installing docker.io, docker-cli, docker-compose, docker-buildx from $SUITE"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
