@@ -2,8 +2,8 @@
  * How a one-way-safe watch batch looks at the container side, against the real engine: a new
  * directory of 300 files costs one stat (nothing below a directory the container lacks is asked
  * about, and the whole target is not scanned, as it was for any batch of more than 128 paths),
- * 300 new files in a directory the container has cost one exec of its `stat` rather than a
- * request each or a scan, while a file the container already has below a directory it already
+ * 300 new files in a directory the container has cost one request to the container's stat
+ * session (its `stat` run once on an open stream) rather than a request each or a scan, while a file the container already has below a directory it already
  * has is still found and left alone as a conflict.
  */
 import { after, before, describe, test } from 'node:test';
@@ -68,7 +68,7 @@ describe('container checks of a watch batch', { timeout: 300_000 }, () => {
     assert.deepEqual(stats, ['engine: stat /app/burst']);
   });
 
-  test('300 new files in a directory the container has: one exec of stat, no scan', async () => {
+  test('300 new files in a directory the container has: one stat-session request, no scan', async () => {
     const from = w.output.length;
     for (let f = 0; f < 300; f++) writeFileSync(p.path(`src/existing/n${f}.txt`), `new ${f}`);
     await waitFor(async () => (await count('/app/existing')) === 301, {
@@ -79,11 +79,11 @@ describe('container checks of a watch batch', { timeout: 300_000 }, () => {
     const calls = w.output.slice(from);
     const upToWrite = calls.slice(0, calls.indexOf('engine: write into'));
     assert.doesNotMatch(upToWrite, /engine: (scan|list) /, 'no scan of the whole target');
-    assert.match(upToWrite, /engine: exec stat in/);
+    assert.match(upToWrite, /engine: stat 30\d paths in \S+ \(stat session/);
     assert.doesNotMatch(upToWrite, /engine: stat \/app\/existing\/n/, 'no request per path');
   });
 
-  test('new files in directories the container has, two levels deep: one exec below the top', async () => {
+  test('new files in directories the container has, two levels deep: one request below the top', async () => {
     const dirs = Array.from({ length: 10 }, (_, d) => `/app/pre/d${d}`);
     await p.exec('app', ['mkdir', '-p', ...dirs]);
     const from = w.output.length;
@@ -97,10 +97,10 @@ describe('container checks of a watch batch', { timeout: 300_000 }, () => {
     });
     const calls = w.output.slice(from);
     const upToWrite = calls.slice(0, calls.indexOf('engine: write into'));
-    // the top directory, then its 10 directories and 300 files in one exec (not 10 requests
-    // for the directories, then an exec for the files)
+    // the top directory, then its 10 directories and 300 files in one request (not 10 for the
+    // directories, then one for the files)
     const asked = upToWrite.match(/engine: (stat \S+|exec stat)/g) ?? [];
-    assert.deepEqual(asked, ['engine: stat /app/pre', 'engine: exec stat']);
+    assert.deepEqual(asked, ['engine: stat /app/pre', 'engine: stat 310']);
   });
 
   test('a container-only file below a container-only directory is still a conflict', async () => {

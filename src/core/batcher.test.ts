@@ -301,3 +301,104 @@ describe('Batcher', () => {
     assert.equal(fired, false);
   });
 });
+
+describe('Batcher leading edge', () => {
+  /** Keys starting with 'e' may go early (an edit of a synced file); anything else may not. */
+  function leading(steps: Step[], until: number, opts: { running?: boolean } = {}) {
+    const clock = new FakeClock();
+    const out: Array<{ at: number; keys: string[] }> = [];
+    const asked: string[][] = [];
+    const b = new Batcher<string>({
+      debounce: 5,
+      maxWait: 250,
+      clock,
+      leading: {
+        ms: 1,
+        eager: (keys) => {
+          asked.push([...keys].sort());
+          return [...keys].every((k) => k.startsWith('e'));
+        },
+      },
+      onBatch: (keys) => {
+        out.push({ at: clock.now(), keys: [...keys].sort() });
+        return opts.running ? new Promise(() => undefined) : undefined;
+      },
+    });
+    for (const s of steps) {
+      clock.advanceTo(s.at);
+      for (const k of s.add ?? []) b.add(k);
+    }
+    clock.advanceTo(until);
+    return { out, asked };
+  }
+
+  test('the first edit after an idle period goes after the leading window, not the quiet period', () => {
+    const { out } = leading([{ at: 0, add: ['e1'] }], 50);
+    assert.deepEqual(out, [{ at: 1, keys: ['e1'] }]);
+  });
+
+  test('keys inside the leading window join its batch', () => {
+    const { out } = leading(
+      [
+        { at: 0, add: ['e1'] },
+        { at: 0.5, add: ['e2', 'e1'] },
+      ],
+      50,
+    );
+    assert.deepEqual(out, [{ at: 1, keys: ['e1', 'e2'] }]);
+  });
+
+  test('a batch that may not go early waits for quiet, counted from its last key', () => {
+    const { out, asked } = leading(
+      [
+        { at: 0, add: ['e1'] },
+        { at: 0.5, add: ['n1'] },
+      ],
+      50,
+    );
+    assert.deepEqual(asked, [['e1', 'n1']]);
+    assert.deepEqual(out, [{ at: 5.5, keys: ['e1', 'n1'] }]);
+  });
+
+  test('what follows a leading batch is batched as usual (the quiet period)', () => {
+    const { out } = leading(
+      [
+        { at: 0, add: ['e1'] },
+        { at: 2, add: ['e2'] },
+        { at: 4, add: ['e3'] },
+      ],
+      50,
+    );
+    assert.deepEqual(out, [
+      { at: 1, keys: ['e1'] },
+      { at: 9, keys: ['e2', 'e3'] },
+    ]);
+  });
+
+  test('after a quiet period longer than debounce, the next edit goes early again', () => {
+    const { out } = leading(
+      [
+        { at: 0, add: ['e1'] },
+        { at: 20, add: ['e2'] },
+      ],
+      50,
+    );
+    assert.deepEqual(out, [
+      { at: 1, keys: ['e1'] },
+      { at: 21, keys: ['e2'] },
+    ]);
+  });
+
+  test('keys arriving while a batch runs are held, never sent early', () => {
+    const { out, asked } = leading(
+      [
+        { at: 0, add: ['e1'] },
+        { at: 30, add: ['e2'] },
+      ],
+      100,
+      { running: true },
+    );
+    assert.deepEqual(out, [{ at: 1, keys: ['e1'] }]);
+    assert.deepEqual(asked, [['e1']]);
+  });
+});

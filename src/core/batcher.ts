@@ -1,7 +1,9 @@
 /**
  * Debounced batching of change keys (watch events): a batch is emitted once the keys stop
- * coming for `debounce` ms, and at the latest `maxWait` ms after its first key. Pure apart
- * from the injected clock, so tests advance time instead of sleeping.
+ * coming for `debounce` ms, and at the latest `maxWait` ms after its first key. With a leading
+ * edge, the first keys after an idle period go out after a much shorter window when the batch
+ * says it may (an edit of a file already synced), and what follows is batched as usual. Pure
+ * apart from the injected clock, so tests advance time instead of sleeping.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -45,6 +47,13 @@ export interface BatcherOptions<K, B extends Accumulator<K> = Set<K>> {
   onBatch(batch: B): unknown;
   /** A new, empty batch (default: a Set, in which duplicate keys collapse). */
   create?: () => B;
+  /**
+   * The leading edge: the first key after an idle period (no key for `debounce` ms and no
+   * batch running) makes the batch due `leading.ms` after it, instead of after the quiet
+   * period, if `leading.eager(batch)` says so then; otherwise the batch waits for quiet as
+   * usual. Keys that come after a leading batch are batched as usual. Off when absent.
+   */
+  leading?: { ms: number; eager(batch: B): boolean };
   clock?: Clock;
 }
 
@@ -54,10 +63,13 @@ export class Batcher<K, B extends Accumulator<K> = Set<K>> {
   private readonly maxWait: number;
   private readonly onBatch: (batch: B) => unknown;
   private readonly create: () => B;
+  private readonly leading: BatcherOptions<K, B>['leading'];
   private readonly clock: Clock;
   private keys: B;
   private firstAt = 0;
-  private lastAt = 0;
+  private lastAt = -Infinity;
+  /** The current batch started after an idle period and its leading window is open. */
+  private leadingOpen = false;
   /** Batches handed out whose promise has not settled yet. */
   private running = 0;
   private timer: unknown = undefined;
@@ -68,6 +80,7 @@ export class Batcher<K, B extends Accumulator<K> = Set<K>> {
     this.maxWait = Math.max(0, opts.maxWait);
     this.onBatch = opts.onBatch;
     this.create = opts.create ?? (() => new Set<K>() as unknown as B);
+    this.leading = opts.leading;
     this.keys = this.create();
     this.clock = opts.clock ?? systemClock;
   }
@@ -84,15 +97,26 @@ export class Batcher<K, B extends Accumulator<K> = Set<K>> {
   add(key: K): void {
     if (this.disposed) return;
     const now = this.clock.now();
-    if (this.keys.size === 0) this.firstAt = now;
+    if (this.keys.size === 0) {
+      this.firstAt = now;
+      this.leadingOpen =
+        this.leading !== undefined && this.running === 0 && now - this.lastAt >= this.debounce;
+    }
     this.keys.add(key);
     this.lastAt = now;
-    if (this.running === 0) this.scheduleDue();
+    if (this.running > 0) return;
+    if (this.leadingOpen) {
+      // the window runs from the first key; later keys in it join the batch
+      if (this.timer === undefined) this.schedule(this.leading!.ms, () => this.leadingDue());
+      return;
+    }
+    this.scheduleDue();
   }
 
   /** Emit the current batch now (nothing happens when it is empty). */
   flush(): void {
     this.cancel();
+    this.leadingOpen = false;
     if (this.keys.size === 0) return;
     const batch = this.keys;
     this.keys = this.create();
@@ -121,11 +145,19 @@ export class Batcher<K, B extends Accumulator<K> = Set<K>> {
     this.schedule(Math.max(0, due - now));
   }
 
-  private schedule(ms: number): void {
+  /** The leading window ended: send the batch now if it may go early, else wait for quiet. */
+  private leadingDue(): void {
+    this.leadingOpen = false;
+    if (this.keys.size === 0) return;
+    if (this.leading!.eager(this.keys)) this.flush();
+    else this.scheduleDue();
+  }
+
+  private schedule(ms: number, fn: () => void = () => this.flush()): void {
     this.cancel();
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      this.flush();
+      fn();
     }, ms);
   }
 

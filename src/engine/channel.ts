@@ -28,6 +28,7 @@ import { LIST_SCRIPT, parseListing, type Listed } from './list-tree.js';
 import { BULK_READ_THRESHOLD } from './remote-read.js';
 import { startRemoteWatch, type RemoteWatchHandle } from './remote-watch.js';
 import { SessionDied, TarSession } from './tar-session.js';
+import { StatSession } from './stat-session.js';
 import { chooseTransport } from './transport.js';
 import { execIO } from './exec-io.js';
 import { ArchiveEndpoint } from './archive-endpoint.js';
@@ -64,6 +65,9 @@ export interface ChannelOptions {
  */
 export const EXEC_STAT_MIN = 128;
 
+/** A stat request unanswered this long (a paused container) goes to the endpoint instead. */
+const STAT_SESSION_TIMEOUT_MS = 5000;
+
 /**
  * The ContainerChannel of one running container (see the port's contract). Writes and
  * deletions are serialized in call order; the exec tar session is opened on first use and
@@ -80,6 +84,9 @@ export class DockerChannel implements ContainerChannel {
   private closed = false;
   /** False once the image turned out to have no `stat`. */
   private execStat = true;
+  /** The stat session (engine/stat-session.ts), opened on first use; false: none can run. */
+  private statSession: StatSession | false | undefined;
+  private statOpening: Promise<StatSession | null> | undefined;
   private readonly watches = new Set<RemoteWatchHandle>();
 
   /** The engine's archive endpoint and the image's own tools, for this container. */
@@ -287,6 +294,32 @@ export class DockerChannel implements ContainerChannel {
     return blocked.size === 0 ? prepared : prepared.filter((p) => !blocked.has(p));
   }
 
+  /**
+   * The stat session, opened on first use and again after it died; null when none can run now
+   * (no shell, a container not started or paused: the endpoint answers) or ever (no `stat`).
+   */
+  private async openStatSession(): Promise<StatSession | null> {
+    if (this.statSession === false || !this.opts.hasSh || this.opts.notStarted) return null;
+    if (this.statSession?.alive) return this.statSession;
+    this.statOpening ??= StatSession.open(execIO(this.calls, this.container), this.container.name, {
+      timeoutMs: Math.min(STAT_SESSION_TIMEOUT_MS, this.opts.sessionTimeoutMs),
+    })
+      .then((s) => {
+        this.statSession = s;
+        return s;
+      })
+      .catch((err: unknown) => {
+        // the shell ran and exited before it was ready: the image has no stat
+        if (err instanceof SessionDied) this.statSession = false;
+        else this.statSession = undefined;
+        return null;
+      })
+      .finally(() => {
+        this.statOpening = undefined;
+      });
+    return this.statOpening;
+  }
+
   private tarSession(): Promise<TarSession> {
     if (this.session?.alive) return Promise.resolve(this.session);
     this.opening ??= TarSession.open(execIO(this.calls, this.container), this.container.name, {
@@ -413,6 +446,24 @@ export class DockerChannel implements ContainerChannel {
 
   async stat(paths: string[]): Promise<Map<string, RemoteStat | null>> {
     this.assertOpen();
+    // a stat session answers on an open stream (a name with a newline keeps the endpoint)
+    if (paths.length && !paths.some((p) => p.includes('\n'))) {
+      const session = await this.openStatSession();
+      if (session) {
+        try {
+          const t0 = performance.now();
+          const out = await session.stat(paths);
+          const what = paths.length === 1 ? paths[0] : `${paths.length} paths`;
+          this.opts.log?.(
+            `engine: stat ${what} in ${this.container.name} (stat session, ${(performance.now() - t0).toFixed(1)} ms)`,
+          );
+          return out;
+        } catch (err) {
+          if (!(err instanceof SessionDied)) throw err;
+          this.opts.log?.(`engine: ${err.message}; asking the archive endpoint`);
+        }
+      }
+    }
     const out = new Map<string, RemoteStat | null>();
     const onTmpfs = paths.filter((p) => this.onTmpfs(p));
     if (onTmpfs.length) {
@@ -484,6 +535,9 @@ export class DockerChannel implements ContainerChannel {
     await (this.opening?.catch(() => undefined) ?? Promise.resolve());
     await this.session?.close();
     this.session = undefined;
+    await this.statOpening;
+    if (this.statSession) this.statSession.close();
+    this.statSession = undefined;
   }
 
   private assertOpen(): void {

@@ -14,6 +14,31 @@ import { readWanted } from './remote-read.js';
 /** Argument lists are chunked so a huge one never hits the kernel's argument limit. */
 export const MAX_ARGV_BYTES = 64 * 1024;
 
+/** The `stat -c` format both GNU and busybox stat understand; see {@link parseStatLine}. */
+export const STAT_FORMAT = '%F|%s|%Y|%a|%n';
+
+/** One line of `stat -c STAT_FORMAT`: the path and what it is; null for any other line. */
+export function parseStatLine(line: string): { path: string; stat: RemoteStat } | null {
+  const m = /^([a-z ]+)\|(\d+)\|(\d+)\|([0-7]+)\|(.*)$/.exec(line);
+  if (!m) return null;
+  const type = m[1]!;
+  return {
+    path: m[5]!,
+    stat: {
+      kind: type.includes('regular')
+        ? 'file'
+        : type === 'directory'
+          ? 'dir'
+          : type === 'symbolic link'
+            ? 'symlink'
+            : 'other',
+      size: Number(m[2]),
+      mtime: Number(m[3]),
+      mode: parseInt(m[4]!, 8),
+    },
+  };
+}
+
 export class ExecTools {
   constructor(
     private readonly calls: EngineCalls,
@@ -55,7 +80,7 @@ export class ExecTools {
     const out = new Map<string, RemoteStat | null>(paths.map((p) => [p, null]));
     const items = paths.map((p) => ({ norm: p }));
     for (const chunk of chunkByBytes(items, MAX_ARGV_BYTES)) {
-      const argv = ['stat', '-c', '%F|%s|%Y|%a|%n', '--', ...chunk.map((c) => c.norm)];
+      const argv = ['stat', '-c', STAT_FORMAT, '--', ...chunk.map((c) => c.norm)];
       const r = await this.calls.exec(this.container.id, this.container.name, argv, {
         user: '0:0',
       });
@@ -64,21 +89,8 @@ export class ExecTools {
           `the image of ${this.container.name} has no stat, needed for its tmpfs`,
         );
       for (const line of r.output.split('\n')) {
-        const m = /^([a-z ]+)\|(\d+)\|(\d+)\|([0-7]+)\|(.*)$/.exec(line);
-        if (!m || !out.has(m[5]!)) continue;
-        const type = m[1]!;
-        out.set(m[5]!, {
-          kind: type.includes('regular')
-            ? 'file'
-            : type === 'directory'
-              ? 'dir'
-              : type === 'symbolic link'
-                ? 'symlink'
-                : 'other',
-          size: Number(m[2]),
-          mtime: Number(m[3]),
-          mode: parseInt(m[4]!, 8),
-        });
+        const parsed = parseStatLine(line);
+        if (parsed && out.has(parsed.path)) out.set(parsed.path, parsed.stat);
       }
     }
     return out;

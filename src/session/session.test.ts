@@ -140,6 +140,40 @@ describe('Session with a fake engine and clock', () => {
     ]);
   });
 
+  test('an edit of a synced file goes out on the leading edge; a new file waits for quiet', async () => {
+    await open({ sync: [{ source: './src', target: '/app' }] });
+    clock.advance(100);
+    engine.log.length = 0;
+    // 1 ms after the event, well inside the 5 ms quiet period
+    await edit({ 'src/index.js': 'two' }, 1);
+    await until('the leading write', () => web.text('/app/index.js') === 'two');
+    assert.deepEqual(engine.log, ['write p-web-1 /app/index.js']);
+    clock.advance(100);
+    // a path no sync recorded is not sent before the quiet period: a burst gathers in one batch
+    await edit({ 'src/new.js': 'n' }, 1);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(web.text('/app/new.js'), undefined);
+    clock.advance(10);
+    await until('the new file after quiet', () => web.text('/app/new.js') === 'n');
+  });
+
+  test('an edit that sets off a trigger waits for quiet, so one save fires it once', async () => {
+    await writeFile(join(dir, 'src/other.js'), 'one');
+    await open({ sync: [{ source: './src', target: '/app' }], restart: ['./src/**'] });
+    clock.advance(100);
+    engine.log.length = 0;
+    // one save of two synced files, 2 ms apart: past the leading window, inside the quiet period
+    await edit({ 'src/index.js': 'two' }, 2);
+    await edit({ 'src/other.js': 'two' });
+    await until('the restart', () => engine.log.includes('restart p-web-1'));
+    await until('both files', () => web.text('/app/other.js') === 'two');
+    assert.equal(
+      engine.log.filter((l) => l === 'restart p-web-1').length,
+      1,
+      engine.log.join('\n'),
+    );
+  });
+
   test('a trigger path no rule syncs fires whatever the sync moved', async () => {
     await open({
       sync: [{ source: './src', target: '/app' }],

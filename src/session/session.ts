@@ -44,6 +44,14 @@ export interface SessionOptions {
   clock?: Clock;
 }
 
+/**
+ * The leading edge's window: an edit of a synced file after an idle period goes out this many
+ * ms after its first event (the quiet period applies to everything else and to what follows).
+ */
+const LEADING_MS = 1;
+/** A leading batch holds at most this many paths (an editor saves one file, or a few). */
+const LEADING_MAX_PATHS = 16;
+
 interface Attached {
   ref: ContainerRef;
   channel: ContainerChannel;
@@ -513,9 +521,33 @@ export class Session {
       maxWait: rt.svc.maxWait,
       create: () => new ServiceBatch(),
       clock: this.opts.clock,
+      leading: { ms: Math.min(LEADING_MS, rt.svc.debounce), eager: (b) => this.eager(rt, b) },
       // the promise holds the next batch back while this one runs, so a burst coalesces
       onBatch: (batch) => this.enqueue(rt, () => this.runBatch(rt, batch)),
     });
+  }
+
+  /**
+   * May this batch go out on the leading edge, before the quiet period? Only an edit of files
+   * every container already holds from an earlier sync (the edit loop): sending it again is
+   * harmless if the file is still being written (its next event sends it once more), while new
+   * paths (a burst, a checkout) gather into one batch, and anything that sets off a trigger,
+   * which must not fire twice for one save, waits for quiet.
+   */
+  private eager(rt: ServiceRuntime, b: ServiceBatch): boolean {
+    if (b.triggered.size || b.rescans.size || b.containerDirs.size || b.containerFiles.size)
+      return false;
+    let n = 0;
+    for (const [i, rels] of b.paths) {
+      n += rels.size;
+      if (n > LEADING_MAX_PATHS) return false;
+      for (const a of rt.containers.values()) {
+        const rs = a.rules[i];
+        if (!rs || rs.halted) return false;
+        for (const rel of rels) if (rs.base.get(rel)?.kind !== 'file') return false;
+      }
+    }
+    return n > 0 && rt.containers.size > 0;
   }
 
   /**
