@@ -7,15 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, formatError } from '../errors.js';
 import type { ProjectOptions } from '../core/model.js';
-import { runUp, runWatch } from './cmd-up.js';
-import { runSync } from './cmd-sync.js';
-import { runTransfer } from './cmd-transfer.js';
-import { runDown } from './cmd-down.js';
-import { runConfig, runSchema } from './cmd-config.js';
-import { runStatus } from './cmd-status.js';
-import { runLogs } from './cmd-logs.js';
-import { runVerify } from './cmd-verify.js';
-import { runUi } from '../ui/index.js';
 
 export interface GlobalOptions {
   file?: string[];
@@ -48,6 +39,9 @@ export interface CliContext {
   /** The command line as given (a detached watcher runs it again, without `--detach`). */
   argv: string[];
 }
+
+// Each command's module is loaded when the command runs: `status` or `--version` need not load
+// the engine client, the dashboard or the task lists (half of the start-up and of the memory).
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -108,7 +102,9 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--detach', 'with --watch: keep watching in the background (stop: watch --stop)')
     .option('--ui', 'with --watch: serve the dashboard (see `composync ui`)')
     .option('--ui-port <port>', 'with --ui: the dashboard port (default: a free one)')
-    .action((services: string[], o) => run(runUp(ctx(), services, o)));
+    .action((services: string[], o) =>
+      run(import('./cmd-up.js').then((m) => m.runUp(ctx(), services, o))),
+    );
 
   program
     .command('watch')
@@ -127,7 +123,9 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--poll', 'poll the file system instead of using change events')
     .option('--ui', 'serve the dashboard (see `composync ui`)')
     .option('--ui-port <port>', 'with --ui: the dashboard port (default: a free one)')
-    .action((services: string[], o) => run(runWatch(ctx(), services, { ...o, logs: o.logs })));
+    .action((services: string[], o) =>
+      run(import('./cmd-up.js').then((m) => m.runWatch(ctx(), services, { ...o, logs: o.logs }))),
+    );
 
   program
     .command('sync')
@@ -135,7 +133,9 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .argument('[service...]', 'services (default: all)')
     .option('--dry-run', 'print the plan per path and change nothing')
     .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
-    .action((services: string[], o) => run(runSync(ctx(), services, o)));
+    .action((services: string[], o) =>
+      run(import('./cmd-sync.js').then((m) => m.runSync(ctx(), services, o))),
+    );
 
   program
     .command('push')
@@ -147,7 +147,9 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--skip-pull', 'do not pull container changes first (conflicts are still kept)')
     .option('--dry-run', 'print the plan per path and change nothing')
     .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
-    .action((services: string[], o) => run(runTransfer(ctx(), 'push', services, o)));
+    .action((services: string[], o) =>
+      run(import('./cmd-transfer.js').then((m) => m.runTransfer(ctx(), 'push', services, o))),
+    );
 
   program
     .command('pull')
@@ -156,19 +158,21 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--raw', 'no state: overwrite local files with every container file')
     .option('--dry-run', 'print the plan per path and change nothing')
     .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
-    .action((services: string[], o) => run(runTransfer(ctx(), 'pull', services, o)));
+    .action((services: string[], o) =>
+      run(import('./cmd-transfer.js').then((m) => m.runTransfer(ctx(), 'pull', services, o))),
+    );
 
   program
     .command('down')
     .description('stop any watcher of the project, then docker compose down')
     .option('-v, --volumes', 'remove named volumes too')
-    .action((o) => run(runDown(ctx(), o)));
+    .action((o) => run(import('./cmd-down.js').then((m) => m.runDown(ctx(), o))));
 
   program
     .command('status')
     .description('per service and rule: state, last sync, files moved, conflicts, problems')
     .option('--json', 'machine-readable output')
-    .action((o) => run(runStatus(ctx(), o)));
+    .action((o) => run(import('./cmd-status.js').then((m) => m.runStatus(ctx(), o))));
 
   program
     .command('logs')
@@ -179,7 +183,9 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('-f, --follow', 'follow')
     .option('--json', 'with `sync`: raw JSON lines')
     .option('--since <duration>', 'with `sync`: only events newer than this (e.g. 10m, 1h)')
-    .action((services: string[], o) => run(runLogs(ctx(), services, o)));
+    .action((services: string[], o) =>
+      run(import('./cmd-logs.js').then((m) => m.runLogs(ctx(), services, o))),
+    );
 
   program
     .command('verify')
@@ -188,7 +194,9 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     )
     .argument('[service...]', 'services (default: all with sync rules)')
     .option('--json', 'machine-readable output')
-    .action((services: string[], o) => run(runVerify(ctx(), services, o)));
+    .action((services: string[], o) =>
+      run(import('./cmd-verify.js').then((m) => m.runVerify(ctx(), services, o))),
+    );
 
   program
     .command('ui')
@@ -197,18 +205,18 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     )
     .option('--port <port>', 'port when it is served here (default: a free one)')
     .option('--open', 'open it in the browser')
-    .action((o) => run(runUi(ctx(), o)));
+    .action((o) => run(import('../ui/index.js').then((m) => m.runUi(ctx(), o))));
 
   program
     .command('config')
     .description('validate and print the resolved sync model')
     .option('--json', 'machine-readable output')
-    .action((o) => run(runConfig(ctx(), o)));
+    .action((o) => run(import('./cmd-config.js').then((m) => m.runConfig(ctx(), o))));
 
   program
     .command('schema')
     .description('print the JSON Schema of x-sync (for editors)')
-    .action(() => run(runSchema(ctx())));
+    .action(() => run(import('./cmd-config.js').then((m) => m.runSchema(ctx()))));
 
   return program;
 }
