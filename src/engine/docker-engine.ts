@@ -1,4 +1,6 @@
 /** The Engine port over dockerode: containers found by their compose labels. */
+// before dockerode: it would load gRPC and ssh2 at once (see lazy-deps)
+import './lazy-deps.js';
 import Docker from 'dockerode';
 import type {
   ContainerChannel,
