@@ -7,7 +7,6 @@
 import { posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import tar from 'tar-stream';
 import type { ContainerRef, Problem, RemoteStat } from '../core/ports.js';
 import type { Entry, Tree } from '../core/tree.js';
 import { EngineError } from '../errors.js';
@@ -16,6 +15,7 @@ import type { EngineCalls } from './calls.js';
 import { engineMessage, isNoSuchContainer, statusOf } from './engine-errors.js';
 import { archiveGetter, readEntries } from './remote-read.js';
 import { feedEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
+import { TarPack } from './tar-pack.js';
 
 /** Bounded concurrency for per-path HEAD requests. */
 const STAT_CONCURRENCY = 8;
@@ -67,7 +67,7 @@ export class ArchiveEndpoint {
     prepared: PreparedEntry[],
   ): Promise<{ fed: FedEntry[]; problems: Problem[]; refused?: string; wireBytes: number }> {
     const problems: Problem[] = [];
-    const pack = tar.pack();
+    const pack = new TarPack();
     // What goes on the wire: the request body after compression. (A counting stage in the pipe,
     // not a 'data' listener, which would start the flow before the request reads it.)
     let wireBytes = 0;

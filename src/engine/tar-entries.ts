@@ -1,6 +1,6 @@
 /**
- * WriteEntries into a tar-stream pack, streamed: memory stays bounded whatever the file sizes,
- * and a header never promises more or fewer bytes than follow it.
+ * WriteEntries into a tar stream (engine/tar-pack.ts), streamed: memory stays bounded whatever
+ * the file sizes, and a header never promises more or fewer bytes than follow it.
  */
 import {
   close,
@@ -15,9 +15,9 @@ import {
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { posix } from 'node:path';
-import type { Pack } from 'tar-stream';
 import { hashBuffer, newHash } from '../core/hash.js';
 import type { Problem, WriteEntry } from '../core/ports.js';
+import { padding, type TarHeader, type TarPack } from './tar-pack.js';
 
 /** An entry ready for a tar: its member name is the absolute path without the leading '/'. */
 export interface PreparedEntry {
@@ -50,11 +50,6 @@ export function isTorn(p: Problem): boolean {
 /** Files up to this size are read whole (exact size, one read); larger ones are streamed. */
 const READ_WHOLE_MAX = 512 * 1024;
 const CHUNK = 256 * 1024;
-
-// tar-stream replaces a falsy mode by its default, so the type bits keep a mode of 0 intact.
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
 
 /** Validate and name entries; entries that cannot be written become problems. */
 export function prepareEntries(entries: WriteEntry[]): {
@@ -100,10 +95,6 @@ const readFd = (fd: number, buf: Buffer, offset: number, length: number, positio
     read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
   );
 
-/** Entries are queued without waiting for each to be consumed, up to these bounds. */
-const QUEUE_ENTRIES = 64;
-const QUEUE_BYTES = 1024 * 1024;
-
 type Loaded =
   | { kind: 'meta' }
   | { kind: 'buffer'; content: Buffer }
@@ -111,16 +102,17 @@ type Loaded =
   | { kind: 'problem'; message: string };
 
 /**
- * Append entries to `pack` in order, each waiting for the previous to be consumed. Sources
- * are read a few entries ahead (reading one file at a time would leave the pipe idle), so at
- * most READ_AHEAD small files (each at most READ_WHOLE_MAX) and one chunk of a large file are
- * in memory. `beforeEntry` runs just before an entry's header is queued. Local failures (a
- * vanished or unreadable source) are pushed to `problems` and the entry is skipped; a large
+ * Append entries to `pack` in order, waiting whenever its reader is behind. Sources are read a
+ * few entries ahead (reading one file at a time would leave the pipe idle), so at most
+ * READ_AHEAD small files (each at most READ_WHOLE_MAX) and one chunk of a large file are in
+ * memory beyond what the pack holds. `beforeEntry` runs just before an entry's header is
+ * appended; everything appended is flushed to the reader before this resolves. Local failures
+ * (a vanished or unreadable source) are pushed to `problems` and the entry is skipped; a large
  * source that changes while streaming is padded or cut to its header's size and reported.
  * Rejects only when the pack itself is destroyed (its consumer died).
  */
 export async function feedEntries(
-  pack: Pack,
+  pack: TarPack,
   prepared: PreparedEntry[],
   problems: Problem[],
   beforeEntry?: (p: PreparedEntry) => void,
@@ -132,17 +124,6 @@ export async function feedEntries(
     while (window.length < READ_AHEAD && next < prepared.length)
       window.push(load(prepared[next++]!));
   };
-  // Entries queued in the pack but not yet consumed; their callbacks fire in order.
-  let queued: Promise<void> | undefined;
-  let queuedCount = 0;
-  let queuedBytes = 0;
-  const settle = async () => {
-    const q = queued;
-    queued = undefined;
-    queuedCount = 0;
-    queuedBytes = 0;
-    await q;
-  };
   try {
     for (const p of prepared) {
       fill();
@@ -152,19 +133,16 @@ export async function feedEntries(
         continue;
       }
       if (loaded.kind === 'stream') {
-        await settle();
         const streamed = await feedStream(pack, p, loaded, problems, beforeEntry);
         if (streamed !== undefined) fed.push({ ...p, ...streamed });
         continue;
       }
-      const { done, size, hash } = queueEntry(pack, p, loaded, beforeEntry);
-      done.catch(() => undefined);
-      queued = done;
+      const { size, hash } = appendEntry(pack, p, loaded, beforeEntry);
       fed.push({ ...p, size, hash });
-      queuedBytes += size;
-      if (++queuedCount >= QUEUE_ENTRIES || queuedBytes >= QUEUE_BYTES) await settle();
+      if (pack.full) await pack.drained();
     }
-    await settle();
+    pack.flush();
+    if (pack.destroyed) throw new Error('tar stream closed');
   } finally {
     // On failure, close what was opened ahead.
     for (const w of window)
@@ -253,50 +231,45 @@ async function readToEnd(fd: number, sizeHint: number): Promise<Buffer> {
   }
 }
 
-function headerOf(p: PreparedEntry) {
+function headerOf(p: PreparedEntry, type: TarHeader['type']): TarHeader {
   const { entry, name } = p;
+  const ms = Number.isFinite(entry.mtimeMs) ? Math.max(0, entry.mtimeMs) : 0;
   return {
     name,
+    type,
+    mode: entry.mode & 0o7777,
     uid: entry.uid,
     gid: entry.gid,
-    mtime: new Date(Number.isFinite(entry.mtimeMs) ? Math.max(0, entry.mtimeMs) : 0),
+    mtime: Math.floor(ms / 1000),
+    linkname: entry.kind === 'symlink' ? entry.link : undefined,
   };
 }
 
-/** Queue a directory, symlink or in-memory file; `done` settles when the pack consumed it. */
-function queueEntry(
-  pack: Pack,
+/** Append a directory, symlink or in-memory file. */
+function appendEntry(
+  pack: TarPack,
   p: PreparedEntry,
   loaded: Loaded,
   beforeEntry?: (p: PreparedEntry) => void,
-): { done: Promise<void>; size: number; hash?: string } {
+): { size: number; hash?: string } {
   const { entry } = p;
-  const base = headerOf(p);
-  const perm = entry.mode & 0o7777;
   beforeEntry?.(p);
-  if (entry.kind === 'dir')
-    return { done: addEntry(pack, { ...base, type: 'directory', mode: S_IFDIR | perm }), size: 0 };
-  if (entry.kind === 'symlink')
-    return {
-      done: addEntry(pack, {
-        ...base,
-        type: 'symlink',
-        mode: S_IFLNK | perm,
-        linkname: entry.link,
-      }),
-      size: 0,
-    };
+  if (entry.kind === 'dir') {
+    pack.entry(headerOf(p, 'directory'));
+    return { size: 0 };
+  }
+  if (entry.kind === 'symlink') {
+    pack.entry(headerOf(p, 'symlink'));
+    return { size: 0 };
+  }
   const content = entry.content ?? (loaded.kind === 'buffer' ? loaded.content : Buffer.alloc(0));
-  return {
-    done: addEntry(pack, { ...base, type: 'file', mode: S_IFREG | perm }, content),
-    size: content.length,
-    hash: hashBuffer(content),
-  };
+  pack.entry(headerOf(p, 'file'), content);
+  return { size: content.length, hash: hashBuffer(content) };
 }
 
 /** A large file: the size comes from fstat and exactly that many bytes follow the header. */
 async function feedStream(
-  pack: Pack,
+  pack: TarPack,
   p: PreparedEntry,
   loaded: Extract<Loaded, { kind: 'stream' }>,
   problems: Problem[],
@@ -307,13 +280,7 @@ async function feedStream(
   const h = newHash();
   try {
     beforeEntry?.(p);
-    const sink = pack.entry({
-      ...headerOf(p),
-      type: 'file',
-      mode: S_IFREG | (entry.mode & 0o7777),
-      size,
-    });
-    const done = entryDone(sink);
+    pack.entry({ ...headerOf(p, 'file'), size });
     let pos = 0;
     let failure: string | undefined;
     while (pos < size) {
@@ -330,12 +297,11 @@ async function feedStream(
       }
       if (failure === undefined) h.update(buf.subarray(0, n));
       if (n < want && failure !== undefined) buf.fill(0, n);
-      await writeChunk(sink, failure === undefined ? buf.subarray(0, n) : buf);
+      pack.append(failure === undefined ? buf.subarray(0, n) : buf);
       pos += failure === undefined ? n : want;
+      if (pack.full) await pack.drained();
     }
-    // streamx's end() takes no callback (a function would be written as data).
-    (sink as unknown as { end(): void }).end();
-    await done;
+    pack.append(padding(size));
     if (failure === undefined) {
       const after = await fstatFd(fd).catch(() => undefined);
       if (after && (after.size !== size || after.mtimeMs !== mtimeMs))
@@ -351,53 +317,6 @@ async function feedStream(
   } finally {
     await closeFd(fd).catch(() => undefined);
   }
-}
-
-type Sink = ReturnType<Pack['entry']>;
-
-function addEntry(
-  pack: Pack,
-  header: Parameters<Pack['entry']>[0],
-  content?: Buffer,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-    try {
-      const sink = content ? pack.entry(header, content, cb) : pack.entry(header, cb);
-      // a pack torn down mid-entry (the container went away) destroys the entry with an error;
-      // the callback reports it, and an 'error' event without a listener would crash the process
-      sink.on('error', () => undefined);
-    } catch (err) {
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
-}
-
-function entryDone(sink: Sink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sink.once('close', () => resolve());
-    sink.on('error', (err: Error) => reject(err));
-  });
-}
-
-function writeChunk(sink: Sink, buf: Buffer): Promise<void> {
-  if (sink.write(buf)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      sink.off('drain', onDrain);
-      sink.off('close', onClose);
-    };
-    const onDrain = () => {
-      cleanup();
-      resolve();
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error('tar stream closed'));
-    };
-    sink.on('drain', onDrain);
-    sink.on('close', onClose);
-  });
 }
 
 function reason(err: unknown): string {

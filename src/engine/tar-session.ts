@@ -16,9 +16,9 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import tar, { type Pack } from 'tar-stream';
 import type { Problem } from '../core/ports.js';
 import { feedEntries, volumeHeader, type FedEntry, type PreparedEntry } from './tar-entries.js';
+import { TarPack } from './tar-pack.js';
 
 /** The session is gone (tar exited, the stream broke, or it stopped responding). */
 export class SessionDied extends Error {}
@@ -133,7 +133,7 @@ export class TarSession {
     private readonly io: ExecIO,
     private readonly containerName: string,
     private readonly exec: ExecStream,
-    private readonly pack: Pack,
+    private readonly pack: TarPack,
     private readonly opts: TarSessionOptions,
   ) {
     this.awaitingPid = opts.shell;
@@ -157,7 +157,7 @@ export class TarSession {
     opts: TarSessionOptions,
   ): Promise<TarSession> {
     const exec = await io.open(TarSession.argv(opts));
-    const pack = tar.pack();
+    const pack = new TarPack();
     const session = new TarSession(io, containerName, exec, pack, opts);
     session.wire();
     if (opts.shell) {
@@ -334,8 +334,9 @@ export class TarSession {
         await feedEntries(this.pack, dirs, [], expect);
       labels.forEach((label, i) => {
         b.expected.push({ text: label, final: i === labels.length - 1 });
-        this.pack.push(volumeHeader(label));
+        this.pack.append(volumeHeader(label));
       });
+      this.pack.flush();
       return fed;
     })();
     feed.catch((err: Error) =>
