@@ -15,6 +15,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   ms: number;
+  /** Peak RSS in MB (VmHWM, read every 20 ms until the process ends; 0 if never read). */
+  peakRssMb: number;
 }
 
 /** Run a command to completion (never throws on a non-zero exit); `ms` is its wall time. */
@@ -32,12 +34,24 @@ export function run(
     });
     let stdout = '';
     let stderr = '';
+    let peakRssMb = 0;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30 * 60_000);
+    // VmHWM only grows: the last reading before the process ends is its peak (to 20 ms)
+    const sampler = setInterval(() => {
+      try {
+        // an exited, not yet reaped process has no VmHWM (NaN)
+        const peak = child.pid ? memoryMb(child.pid).peak : NaN;
+        if (Number.isFinite(peak)) peakRssMb = Math.max(peakRssMb, peak);
+      } catch {
+        // gone between two readings
+      }
+    }, 20);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr, ms: now() - t0 });
+      clearInterval(sampler);
+      resolve({ code: code ?? -1, stdout, stderr, ms: now() - t0, peakRssMb });
     });
   });
 }

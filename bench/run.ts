@@ -6,7 +6,7 @@
  *   npm run bench          # full sizes (about 30 minutes)
  *   npm run bench:quick    # small sizes (a few minutes)
  *   node dist/bench/run.js [--quick | --tiny] [--name NAME] [--out DIR] [--report FILE]
- *                          [--only L1,B1,I1,R1,F1] [--no-compose-watch]
+ *                          [--only L1,B1,I1,R1,F1] [--no-compose-watch] [--no-compose-2.26]
  *   node dist/bench/run.js --render    # only regenerate the report from <out>
  *
  * To profile composync while it runs: BENCH_COMPOSYNC_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR".
@@ -73,6 +73,17 @@ const SIZES: Record<BenchResult['kind'], Sizes> = {
 
 const WORKLOADS = ['L1', 'B1', 'I1', 'R1', 'F1'] as const;
 
+/** The DOCKER_CONFIG directory of compose 2.26 (scripts/compose-compat.sh), or undefined. */
+async function compat226(): Promise<string | undefined> {
+  const r = await run('bash', [join(repoRoot, 'scripts', 'compose-compat.sh')], {
+    timeoutMs: 300_000,
+  });
+  const dir = r.stdout.trim().split('\n').pop();
+  if (r.code === 0 && dir) return dir;
+  process.stderr.write(`bench: no compose 2.26 (scripts/compose-compat.sh failed): ${r.stderr}\n`);
+  return undefined;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -83,6 +94,7 @@ async function main(): Promise<void> {
       report: { type: 'string', default: join(repoRoot, 'bench', 'RESULTS.md') },
       only: { type: 'string', default: WORKLOADS.join(',') },
       'no-compose-watch': { type: 'boolean', default: false },
+      'no-compose-2.26': { type: 'boolean', default: false },
       render: { type: 'boolean', default: false },
     },
   });
@@ -106,7 +118,16 @@ async function main(): Promise<void> {
   ]);
   if (server.code !== 0) throw new Error(`no Docker engine: ${server.stderr}`);
 
-  const stack = await Stack.create({ quietDisk: kind !== 'tiny' });
+  const composeWatch = !values['no-compose-watch'];
+  // compose 2.26 beside today's compose (not in --tiny, the CI's completion check)
+  const compose226 =
+    composeWatch &&
+    kind !== 'tiny' &&
+    !values['no-compose-2.26'] &&
+    (only.has('L1') || only.has('B1'))
+      ? await compat226()
+      : undefined;
+  const stack = await Stack.create({ quietDisk: kind !== 'tiny', compose226: !!compose226 });
   const partial: Omit<BenchResult, 'targets'> = {
     name,
     kind,
@@ -132,7 +153,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${kind} run, project ${stack.name} in ${stack.dir}\n`);
     await stack.up();
     if (only.has('L1') || only.has('B1')) {
-      const r = await editWorkloads(stack, sizes, { composeWatch: !values['no-compose-watch'] });
+      const r = await editWorkloads(stack, sizes, { composeWatch, compose226 });
       if (only.has('L1')) partial.l1 = r.l1;
       if (only.has('B1')) partial.b1 = r.b1;
       partial.ready = r.ready;

@@ -6,6 +6,7 @@
  *   one-way-replica, `big` the large tree of I1, R1 and F1;
  * - `cw`: synced by `docker compose watch` (`develop.watch` with `action: sync`, the equivalent
  *   rule; compose watches only services with a build section, so it builds FROM the same image);
+ *   `cw26` the same, watched by compose 2.26 (the oldest supported; scripts/compose-compat.sh);
  * - `raw`: no sync rule; the raw copies (`tar -c | docker cp -`, `tar -c | docker exec tar -x`).
  *
  * Every service runs composync/node, whose node runs the probe (bench/probe.ts).
@@ -66,7 +67,23 @@ const composeYaml = `services:
     stop_signal: SIGKILL
 `;
 
-export type Service = 'cs' | 'csr' | 'big' | 'cw' | 'raw';
+/**
+ * The service compose 2.26 watches, in a run that has it: a project of its own (`p226/`), as
+ * compose's watch holds a lock on its project, which the other compose's watch holds already.
+ */
+const cw26Yaml = `services:
+  cw26:
+    build: ../ctx
+    command: ['sleep', '2147483647']
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - action: sync
+          path: ../src-cw26
+          target: ${TARGET}
+`;
+
+export type Service = 'cs' | 'csr' | 'big' | 'cw' | 'cw26' | 'raw';
 
 export class Stack {
   private readonly ids = new Map<Service, string>();
@@ -76,6 +93,7 @@ export class Stack {
     readonly name: string,
     /** Wait for the disk to be quiet before a measurement (not for a completion check). */
     private readonly quietDisk: boolean,
+    private readonly services: Service[],
   ) {}
 
   /**
@@ -83,14 +101,26 @@ export class Stack {
    * figures mean nothing (`--tiny`, the CI's completion check) does not wait for a quiet disk:
    * on a busy machine those waits alone outlasted the check.
    */
-  static async create(opts: { quietDisk?: boolean } = {}): Promise<Stack> {
+  static async create(opts: { quietDisk?: boolean; compose226?: boolean } = {}): Promise<Stack> {
     const dir = await mkdtemp(join(tmpdir(), 'composync-bench-'));
     const name = `composync-bench-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
     await mkdir(join(dir, 'ctx'));
     await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM composync/node\n');
     await writeFile(join(dir, 'compose.yaml'), composeYaml);
-    for (const s of ['cs', 'csr', 'big', 'cw']) await mkdir(join(dir, `src-${s}`));
-    return new Stack(dir, name, opts.quietDisk ?? true);
+    if (opts.compose226) {
+      await mkdir(join(dir, 'p226'));
+      await writeFile(join(dir, 'p226', 'compose.yaml'), cw26Yaml);
+    }
+    const services: Service[] = [
+      'cs',
+      'csr',
+      'big',
+      'cw',
+      ...(opts.compose226 ? ['cw26' as const] : []),
+      'raw',
+    ];
+    for (const s of services) if (s !== 'raw') await mkdir(join(dir, `src-${s}`));
+    return new Stack(dir, name, opts.quietDisk ?? true, services);
   }
 
   src(service: Service, rel = ''): string {
@@ -101,16 +131,37 @@ export class Stack {
     return run('docker', ['compose', '-p', this.name, ...args], { cwd: this.dir, timeoutMs });
   }
 
+  /** The project of a service: compose 2.26's has its own. */
+  private projectOf(service: Service): { name: string; dir: string } {
+    return service === 'cw26'
+      ? { name: `${this.name}-226`, dir: join(this.dir, 'p226') }
+      : { name: this.name, dir: this.dir };
+  }
+
+  private projects(): { name: string; dir: string }[] {
+    return this.services.includes('cw26')
+      ? [this.projectOf('cs'), this.projectOf('cw26')]
+      : [this.projectOf('cs')];
+  }
+
   async up(): Promise<void> {
     await this.down();
-    const r = await this.compose(['up', '-d', '--build', '--quiet-pull']);
-    if (r.code !== 0) throw new Error(`docker compose up failed: ${r.stderr}`);
-    for (const s of ['cs', 'csr', 'big', 'cw', 'raw'] as Service[]) {
+    for (const p of this.projects()) {
+      const r = await run(
+        'docker',
+        ['compose', '-p', p.name, 'up', '-d', '--build', '--quiet-pull'],
+        {
+          cwd: p.dir,
+        },
+      );
+      if (r.code !== 0) throw new Error(`docker compose up failed: ${r.stderr}`);
+    }
+    for (const s of this.services) {
       const out = await mustRun('docker', [
         'ps',
         '-q',
         '--filter',
-        `label=com.docker.compose.project=${this.name}`,
+        `label=com.docker.compose.project=${this.projectOf(s).name}`,
         '--filter',
         `label=com.docker.compose.service=${s}`,
       ]);
@@ -121,7 +172,12 @@ export class Stack {
   }
 
   async down(): Promise<void> {
-    await this.compose(['down', '-v', '-t', '0', '--remove-orphans', '--rmi', 'local']);
+    for (const p of this.projects())
+      await run(
+        'docker',
+        ['compose', '-p', p.name, 'down', '-v', '-t', '0', '--remove-orphans', '--rmi', 'local'],
+        { cwd: p.dir },
+      );
   }
 
   /** Bring the project down and remove its directory. */
@@ -207,12 +263,21 @@ export class Stack {
     return p;
   }
 
-  /** Start `docker compose watch --no-up cw`; resolves when compose says watching is on. */
-  async watchCompose(timeoutMs = 120_000): Promise<LongRunning> {
+  /**
+   * Start `docker compose watch --no-up SERVICE` (with `dockerConfig`, the compose plugin found
+   * there: scripts/compose-compat.sh's 2.26); resolves when compose says watching is on.
+   */
+  async watchCompose(
+    service: 'cw' | 'cw26' = 'cw',
+    dockerConfig?: string,
+    timeoutMs = 120_000,
+  ): Promise<LongRunning> {
     const t0 = now();
-    const p = new LongRunning('docker', ['compose', '-p', this.name, 'watch', '--no-up', 'cw'], {
-      cwd: this.dir,
-      env: process.env,
+    const project = this.projectOf(service);
+    const argv = ['compose', '-p', project.name, 'watch', '--no-up', service];
+    const p = new LongRunning('docker', argv, {
+      cwd: project.dir,
+      env: dockerConfig ? { ...process.env, DOCKER_CONFIG: dockerConfig } : process.env,
     });
     await p.waitFor(/Watch enabled/, timeoutMs);
     p.readyMs = now() - t0;

@@ -53,7 +53,13 @@ export interface Sizes {
   f1Reps: number;
 }
 
-export type Contender = 'composync' | 'composync-replica' | 'compose-watch' | 'raw-cp' | 'raw-exec';
+export type Contender =
+  | 'composync'
+  | 'composync-replica'
+  | 'compose-watch'
+  | 'compose-watch-2.26'
+  | 'raw-cp'
+  | 'raw-exec';
 
 const loads = () => loadavg().map((x) => round(x, 2));
 
@@ -112,20 +118,27 @@ export interface B1Result {
 export async function editWorkloads(
   stack: Stack,
   sizes: Sizes,
-  opts: { composeWatch: boolean },
+  opts: { composeWatch: boolean; compose226?: string },
 ): Promise<{ l1: L1Result; b1: B1Result; ready: Record<string, number> }> {
   log(`L1/B1: writing ${sizes.l1Files}-file trees`);
   const treeOpts = { files: sizes.l1Files, dirs: Math.max(1, sizes.l1Files / 100), avgSize: 1024 };
-  const services: Service[] = ['cs', 'csr', ...(opts.composeWatch ? (['cw'] as const) : [])];
+  // compose watch: today's (the machine's compose) and, with its DOCKER_CONFIG, compose 2.26
+  const composes: { contender: Contender; service: 'cw' | 'cw26'; config?: string }[] = [];
+  if (opts.composeWatch) {
+    composes.push({ contender: 'compose-watch', service: 'cw' });
+    if (opts.compose226)
+      composes.push({ contender: 'compose-watch-2.26', service: 'cw26', config: opts.compose226 });
+  }
+  const services: Service[] = ['cs', 'csr', ...composes.map((c) => c.service)];
   for (const s of services) writeTree(stack.src(s), { ...treeOpts, tag: 'tree' });
   const rawSrc = stack.src('raw');
   const tree = writeTree(rawSrc, { ...treeOpts, tag: 'tree' });
   // the edited file sits in a directory of the tree, beside a hundred others
   const edited = `${dirname(tree[tree.length >> 1]!.rel)}/edited.txt`;
-  // compose watch (2.26) has no initial sync: its container and the raw one get the tree copied
-  for (const s of ['raw', ...(opts.composeWatch ? ['cw'] : [])] as Service[]) {
+  // compose watch has no initial sync: its containers and the raw one get the tree copied
+  for (const s of ['raw', ...composes.map((c) => c.service)] as Service[]) {
     await stack.wipeTarget(s);
-    await stack.rawCopy('exec', s === 'raw' ? rawSrc : stack.src('cw'), ['.'], s);
+    await stack.rawCopy('exec', s === 'raw' ? rawSrc : stack.src(s), ['.'], s);
   }
 
   const watchers: LongRunning[] = [];
@@ -135,12 +148,13 @@ export async function editWorkloads(
     const cs = await stack.watchComposync(['cs', 'csr']);
     watchers.push(cs);
     const ready: Record<string, number> = { composync: round(cs.readyMs) };
-    let cw: LongRunning | undefined;
-    if (opts.composeWatch) {
-      log('L1/B1: starting docker compose watch cw');
-      cw = await stack.watchCompose();
-      watchers.push(cw);
-      ready['compose-watch'] = round(cw.readyMs);
+    const composeWatchers: Partial<Record<Contender, LongRunning>> = {};
+    for (const c of composes) {
+      log(`L1/B1: starting docker compose watch ${c.service}`);
+      const w = await stack.watchCompose(c.service, c.config);
+      watchers.push(w);
+      composeWatchers[c.contender] = w;
+      ready[c.contender] = round(w.readyMs);
     }
     const probe = async (s: Service) => {
       const p = await Probe.start(stack.id(s));
@@ -156,12 +170,12 @@ export async function editWorkloads(
         probe: await probe('csr'),
       },
     ].map((l) => ({ ...l, lastWrite: -Infinity }) as Lane);
-    if (cw)
+    for (const c of composes)
       lanes.push({
-        contender: 'compose-watch',
-        service: 'cw',
-        src: stack.src('cw'),
-        probe: await probe('cw'),
+        contender: c.contender,
+        service: c.service,
+        src: stack.src(c.service),
+        probe: await probe(c.service),
         lastWrite: -Infinity,
       });
     const rawProbe = await probe('raw');
@@ -176,7 +190,7 @@ export async function editWorkloads(
       });
 
     const l1 = await editLatency(lanes, sizes, edited);
-    const b1 = await burst(stack, lanes, sizes, cw);
+    const b1 = await burst(stack, lanes, sizes, composeWatchers);
     return { l1, b1, ready };
   } finally {
     for (const p of probes) p.close();
@@ -220,7 +234,7 @@ async function burst(
   stack: Stack,
   lanes: Lane[],
   sizes: Sizes,
-  cw: LongRunning | undefined,
+  composeWatchers: Partial<Record<Contender, LongRunning>>,
 ): Promise<B1Result> {
   const start = loads();
   const runs = new Map<Contender, B1Run[]>(lanes.map((l) => [l.contender, []]));
@@ -235,6 +249,7 @@ async function burst(
       }
       await stack.settle(); // the previous burst's batches and writes done
       const logAt = await stack.syncLogOffset();
+      const cw = composeWatchers[lane.contender];
       const composeBatches = cw?.count(/Syncing/) ?? 0;
       const armed = await lane.probe.arm(
         files.map((f) => expected(f.rel, f.buf)),
@@ -250,7 +265,7 @@ async function burst(
       let archives: number | null = null;
       if (lane.contender.startsWith('composync')) {
         archives = await archivesSent(stack, logAt, lane.service, sizes.b1Files);
-      } else if (lane.contender === 'compose-watch' && cw) {
+      } else if (cw) {
         await sleep(300);
         archives = cw.count(/Syncing/) - composeBatches;
       } else {
@@ -304,6 +319,9 @@ export interface I1Result {
   runs: { contender: Contender; ms: number; files: number }[];
   /** Wall times in ms of the second `composync sync`, nothing changed. */
   noChangeRuns: number[];
+  /** Peak RSS (MB) of each initial `composync sync` and of each no-change one. */
+  peakRssMb?: number[];
+  noChangePeakRssMb?: number[];
   composync: number;
   noChange: number;
   raw: number;
@@ -323,6 +341,8 @@ export async function initialSync(stack: Stack, sizes: Sizes): Promise<I1Result>
   const start = loads();
   const runs: I1Result['runs'] = [];
   const noChangeRuns: number[] = [];
+  const peakRssMb: number[] = [];
+  const noChangePeakRssMb: number[] = [];
   const rawSrc = stack.src('big');
   for (let rep = 0; rep < sizes.i1Reps; rep++) {
     for (const via of ['cp', 'exec'] as const) {
@@ -337,12 +357,16 @@ export async function initialSync(stack: Stack, sizes: Sizes): Promise<I1Result>
     const r = await stack.composync(['sync', 'big']);
     if (r.code !== 0) throw new Error(`composync sync failed (${r.code}): ${r.stdout}${r.stderr}`);
     runs.push({ contender: 'composync', ms: round(r.ms), files: await stack.countFiles('big') });
-    log(`I1 composync: ${round(r.ms)} ms`);
+    peakRssMb.push(round(r.peakRssMb));
+    log(`I1 composync: ${round(r.ms)} ms, peak RSS ${round(r.peakRssMb)} MB`);
     await stack.settle();
     const again = await stack.composync(['sync', 'big']);
     if (again.code !== 0) throw new Error(`composync sync (no change) failed: ${again.stdout}`);
     noChangeRuns.push(round(again.ms));
-    log(`I1 composync, nothing changed: ${round(again.ms)} ms`);
+    noChangePeakRssMb.push(round(again.peakRssMb));
+    log(
+      `I1 composync, nothing changed: ${round(again.ms)} ms, peak RSS ${round(again.peakRssMb)} MB`,
+    );
   }
   await stack.wipeTarget('raw');
   await verifySample(stack, 'big', tree);
@@ -356,6 +380,8 @@ export async function initialSync(stack: Stack, sizes: Sizes): Promise<I1Result>
     composync: round(med('composync')),
     noChangeRuns,
     noChange: round(median(noChangeRuns)),
+    peakRssMb,
+    noChangePeakRssMb,
     raw: round(med(`raw-${rawVia}`)),
     rawVia,
   };

@@ -60,6 +60,7 @@ test(
 
     const i1 = res.i1!;
     assert.ok(finite(i1.composync) && finite(i1.noChange) && finite(i1.raw), 'I1 figures');
+    assert.ok(i1.peakRssMb!.length === 1 && i1.peakRssMb![0]! > 0, 'I1 peak RSS');
     assert.ok(
       i1.runs.every((x) => x.files === res.sizes.i1Files),
       'I1: every copy landed every file',
@@ -70,7 +71,7 @@ test(
     assert.ok(f1.runs.length === 3 && f1.runs.every((x) => x.ok && finite(x.ms)), 'F1 runs');
     assert.ok(finite(f1.rssGrowthMb), 'F1 RSS growth');
 
-    assert.equal(res.targets.length, 12);
+    assert.equal(res.targets.length, 15);
     assert.ok(
       res.targets.every((t) => t.value !== null && typeof t.met === 'boolean'),
       'every target is judged',
