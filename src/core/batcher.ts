@@ -90,6 +90,11 @@ export class Batcher<K, B extends Accumulator<K> = Set<K>> {
     return this.keys.size;
   }
 
+  /** Nothing pending and no batch running: the next key starts an idle period's batch. */
+  get idle(): boolean {
+    return this.keys.size === 0 && this.running === 0;
+  }
+
   /**
    * Add a key to the current batch and restart the quiet period (a repeated key counts as
    * activity too: the file is still being written). Ignored after {@link Batcher.dispose}.

@@ -17,7 +17,19 @@ const STAT_LIMIT = 128;
 /** The same where the image has a shell: the channel then stats many paths in one exec. */
 const STAT_LIMIT_SHELL = 4096;
 
+/** A prefetched stat older than this is not used (the batch did not come). */
+const PREFETCH_FRESH_MS = 100;
+
 export class RemoteView {
+  /** Stats asked when an edit's first event came (see prefetch). */
+  private prefetched:
+    | {
+        at: number;
+        cps: Map<string, string>;
+        stats: Promise<Map<string, RemoteStat | null> | null>;
+      }
+    | undefined;
+
   constructor(
     private readonly rule: SyncRule,
     private readonly channel: ContainerChannel,
@@ -141,6 +153,34 @@ export class RemoteView {
     return remote;
   }
 
+  /**
+   * Ask the container about these paths now, for the batch that will carry them: an edit's first
+   * event starts the check of the container file while the leading window and the local read
+   * run, instead of after them. Used by the next {@link RemoteView.read} if it asks about
+   * exactly these paths within PREFETCH_FRESH_MS; a mode that takes the state for the container
+   * asks nothing.
+   */
+  prefetch(rels: string[]): void {
+    if (MODE_SPECS[this.rule.mode].remoteFromState) return;
+    const cps = new Map<string, string>();
+    for (const rel of rels) {
+      const cp = toContainerPath(this.rule, this.targetAbs, rel);
+      if (cp) cps.set(rel, cp);
+    }
+    if (cps.size === 0) return;
+    const stats = this.channel.stat([...cps.values()]).catch(() => null);
+    this.prefetched = { at: performance.now(), cps, stats };
+  }
+
+  /** The prefetched stats of exactly `level`'s paths, if fresh; each prefetch is used once. */
+  private async takePrefetched(level: string[]): Promise<Map<string, RemoteStat | null> | null> {
+    const p = this.prefetched;
+    this.prefetched = undefined;
+    if (!p || performance.now() - p.at > PREFETCH_FRESH_MS) return null;
+    if (level.length !== p.cps.size || !level.every((rel) => p.cps.has(rel))) return null;
+    return p.stats;
+  }
+
   /** Content hashes of container files (rule-relative paths); a path that cannot be read is left out. */
   async hashes(rels: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
@@ -209,7 +249,9 @@ export class RemoteView {
     while (level.length) {
       if (level.length > budget) return null;
       budget -= level.length;
-      const stats = await this.channel.stat(level.map((rel) => cpOf.get(rel)!));
+      const stats =
+        (!descended && (await this.takePrefetched(level))) ||
+        (await this.channel.stat(level.map((rel) => cpOf.get(rel)!)));
       const next: string[] = [];
       for (const rel of level) {
         const st = stats.get(cpOf.get(rel)!) ?? null;

@@ -314,6 +314,11 @@ export class RuleSync {
     return this.apply(judged, l.tree, remote, l.covered, l.problems, t0, { deferSave: true });
   }
 
+  /** Start the container check of an edit's paths before its batch runs (RemoteView.prefetch). */
+  prefetchRemote(rels: string[]): void {
+    this.remote.prefetch(rels);
+  }
+
   readLocal(changed: Set<string>) {
     return readLocalPaths(this.rule.root, this.localFilter, this.state.tree, changed, {
       deferHashOver: DEFER_HASH_OVER,

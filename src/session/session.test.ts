@@ -157,6 +157,19 @@ describe('Session with a fake engine and clock', () => {
     await until('the new file after quiet', () => web.text('/app/new.js') === 'n');
   });
 
+  test('the container check of an edit starts at its first event; its batch uses it', async () => {
+    await open({ sync: [{ source: './src', target: '/app' }] });
+    clock.advance(100);
+    web.stats.length = 0;
+    await writeFile(join(dir, 'src/index.js'), 'two');
+    watcher!.change(join(dir, 'src/index.js'));
+    // the clock has not moved: the leading window is still open, yet the check is asked
+    assert.deepEqual(web.stats, [['/app/index.js']]);
+    clock.advance(1);
+    await until('the write', () => web.text('/app/index.js') === 'two');
+    assert.deepEqual(web.stats, [['/app/index.js']], 'asked once');
+  });
+
   test('an edit that sets off a trigger waits for quiet, so one save fires it once', async () => {
     await writeFile(join(dir, 'src/other.js'), 'one');
     await open({ sync: [{ source: './src', target: '/app' }], restart: ['./src/**'] });

@@ -714,8 +714,20 @@ export class Session {
           !this.filters.get(rule.id)!.excluded(e.rel, false, 'up')
         );
       });
+      // the first event after an idle period: an edit of a synced file may go out on the
+      // leading edge, so the container check of its file starts now, beside the window
+      const first = rt.batcher?.idle === true;
       for (const e of events) rt.batcher?.add(e.kind === 'trigger' ? { ...e, synced } : e);
+      if (first && events.length === 1 && events[0]!.kind === 'path')
+        this.prefetch(rt, events[0]!.rule, events[0]!.rel);
     }
+  }
+
+  /** Ask every container about a synced file's path now (see RemoteView.prefetch). */
+  private prefetch(rt: ServiceRuntime, rule: number, rel: string): void {
+    const rules = [...rt.containers.values()].map((a) => a.rules[rule]);
+    if (rules.some((rs) => !rs || rs.halted || rs.base.get(rel)?.kind !== 'file')) return;
+    for (const rs of rules) rs!.prefetchRemote([rel]);
   }
 
   /**

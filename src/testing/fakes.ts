@@ -42,6 +42,8 @@ export class FakeContainer implements ContainerChannel {
   readonly failing = new Set<string>();
   /** The writes in order: the paths of each. */
   readonly writes: string[][] = [];
+  /** The stat requests in order: the paths of each. */
+  readonly stats: string[][] = [];
 
   constructor(
     readonly container: ContainerRef,
@@ -131,6 +133,7 @@ export class FakeContainer implements ContainerChannel {
   }
 
   stat(paths: string[]): Promise<Map<string, RemoteStat | null>> {
+    this.stats.push(paths);
     const out = new Map<string, RemoteStat | null>();
     for (const p of paths) {
       const n = this.fs.get(p);
