@@ -81,12 +81,15 @@ export async function requireRunning(
   );
 }
 
-/** The engine adapter for the context's environment; `--debug` prints every engine call. */
-export function openEngine(ctx: CliContext): Engine {
+/**
+ * The engine adapter for the context's environment; `--debug` prints every engine call.
+ * `engineId`: the engine the docker CLI reaches, when the caller already asked (see openSession).
+ */
+export function openEngine(ctx: CliContext, engineId?: ReturnType<ComposeCli['engineId']>): Engine {
   return createEngine(ctx.project.env, {
     debug: ctx.debug ? (line) => ctx.err(`composync: debug: ${line}`) : undefined,
     // never sync into another engine than the one compose created the containers on
-    expectedEngine: () => new ComposeCli(ctx.project).engineId(),
+    expectedEngine: () => engineId ?? new ComposeCli(ctx.project).engineId(),
   });
 }
 
@@ -107,9 +110,12 @@ export async function openSession(
   } = {},
 ): Promise<Opened> {
   const { reporter } = o;
+  // `docker info` (which engine compose reaches: 0.1-0.5 s) runs beside the model's loading
+  // instead of before the first engine call; it never rejects
+  const engineId = new ComposeCli(ctx.project).engineId();
   const m = o.model ?? (await loadProject(ctx));
   checkServices(m, services);
-  const engine = openEngine(ctx);
+  const engine = openEngine(ctx, engineId);
   const width = serviceWidth(m);
   const compose = new ComposeCli(ctx.project);
   const session = new Session({
