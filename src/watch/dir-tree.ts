@@ -49,6 +49,11 @@ export class DirTreeBackend implements RootBackend {
     this.waiter = new RootWaiter(ctx.root, ctx.rootPollMs, () => this.rootBack());
   }
 
+  /** Directories watched now: one inotify watch each. */
+  get watches(): number {
+    return this.watched.size;
+  }
+
   async start(): Promise<void> {
     const { root } = this.ctx;
     if (!dirStat(root, root)?.isDirectory()) {
