@@ -469,3 +469,36 @@ describe('watcher (dirs): out of watches', () => {
     );
   });
 });
+
+describe('watcher (dirs): leaf directories', () => {
+  test('every directory is watched, leaves included, and a directory made in a leaf later too', async () => {
+    const watchedDirs = new Set<string>();
+    const leaves = Array.from({ length: 12 }, (_, i) => `m${i % 3}/leaf${i}`);
+    await withWatcher(
+      'dirs',
+      ({ write }) => write(...leaves.map((l) => `${l}/f.txt`)),
+      async ({ rec, write, at, root }) => {
+        // the root, 3 middle directories and 12 leaves
+        assert.equal(watchedDirs.size, 16, [...watchedDirs].join('\n'));
+        for (const l of leaves) assert.ok(watchedDirs.has(at(l)), l);
+        for (const l of leaves) fs.appendFileSync(at(`${l}/f.txt`), ' changed');
+        write(...leaves.map((l) => `${l}/new/g.txt`));
+        await rec.see(
+          ...leaves.flatMap((l) => [`root/${l}/f.txt`, `root/${l}/new`, `root/${l}/new/g.txt`]),
+        );
+        // the new directories are watched too
+        assert.ok(leaves.every((l) => watchedDirs.has(at(`${l}/new`))));
+        write(`${leaves[0]}/new/h.txt`);
+        await rec.see(`root/${leaves[0]}/new/h.txt`);
+        assert.ok(watchedDirs.has(root));
+        assert.deepEqual(rec.errors, []);
+      },
+      {
+        watchDir: (dir, listener) => {
+          watchedDirs.add(dir);
+          return fs.watch(dir, listener);
+        },
+      },
+    );
+  });
+});
