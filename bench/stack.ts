@@ -101,11 +101,12 @@ export class Stack {
     return run('docker', ['compose', '-p', this.name, ...args], { cwd: this.dir, timeoutMs });
   }
 
-  async up(): Promise<void> {
+  /** Start the project's containers (every service, or only `services`). */
+  async up(services: Service[] = ['cs', 'csr', 'big', 'cw', 'raw']): Promise<void> {
     await this.down();
-    const r = await this.compose(['up', '-d', '--build', '--quiet-pull']);
+    const r = await this.compose(['up', '-d', '--build', '--quiet-pull', ...services]);
     if (r.code !== 0) throw new Error(`docker compose up failed: ${r.stderr}`);
-    for (const s of ['cs', 'csr', 'big', 'cw', 'raw'] as Service[]) {
+    for (const s of services) {
       const out = await mustRun('docker', [
         'ps',
         '-q',
@@ -185,12 +186,17 @@ export class Stack {
     return mustRun('sh', ['-c', `tar -c -C '${from}' -f - ${quoted} | ${sink}`]);
   }
 
-  /** Run a one-shot composync command in the project. */
-  composync(args: string[], timeoutMs?: number): Promise<RunResult> {
+  /** Run a one-shot composync command in the project (`onSpawn`: its pid, once it runs). */
+  composync(
+    args: string[],
+    timeoutMs?: number,
+    onSpawn?: (pid: number) => void,
+  ): Promise<RunResult> {
     return run(process.execPath, [...nodeArgs, cliPath, ...args], {
       cwd: this.dir,
       env: { ...process.env, NO_COLOR: '1', COMPOSE_PROJECT_NAME: this.name },
       timeoutMs,
+      onSpawn,
     });
   }
 
