@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { now } from './probe-client.js';
 
@@ -23,7 +23,13 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    /** Called with the child's pid once it runs (to sample its /proc entries). */
+    onSpawn?: (pid: number) => void;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve) => {
     const t0 = now();
@@ -32,6 +38,7 @@ export function run(
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     let peakRssMb = 0;
@@ -136,6 +143,45 @@ export function resetPeak(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The inotify instances a process holds and the watches on them, from /proc/PID/fd{,info}. */
+export function inotifyUse(pid: number): { instances: number; watches: number } {
+  let instances = 0;
+  let watches = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (target !== 'anon_inode:inotify') continue;
+    instances++;
+    const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    watches += (info.match(/^inotify wd:/gm) ?? []).length;
+  }
+  return { instances, watches };
+}
+
+/** The kernel's inotify limits (per user): /proc/sys/fs/inotify/*; NaN where unreadable. */
+export function inotifyLimits(): {
+  maxUserWatches: number;
+  maxUserInstances: number;
+  maxQueuedEvents: number;
+} {
+  const read = (name: string) => {
+    try {
+      return Number(readFileSync(`/proc/sys/fs/inotify/${name}`, 'utf8').trim());
+    } catch {
+      return NaN;
+    }
+  };
+  return {
+    maxUserWatches: read('max_user_watches'),
+    maxUserInstances: read('max_user_instances'),
+    maxQueuedEvents: read('max_queued_events'),
+  };
 }
 
 export const sha1 = (buf: Buffer) => createHash('sha1').update(buf).digest('hex');

@@ -3,6 +3,10 @@
  * figures, bench/RESULTS.md (every result file in the results directory, the full run first) and
  * an SVG chart of the latency distributions per run. The chart is plain hand-written SVG.
  */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { S1Result, ScaleSizes } from './scale.js';
+import { repoRoot } from './stack.js';
 import type {
   B1Result,
   Contender,
@@ -13,10 +17,10 @@ import type {
   Sizes,
 } from './workloads.js';
 
-/** One run, as stored in bench/results/<name>.json. */
-export interface BenchResult {
+/** What every run records about itself, the machine and the software measured. */
+export interface RunInfo {
   name: string;
-  kind: 'full' | 'quick' | 'tiny';
+  kind: RunKind;
   /** The command that produced it. */
   command: string;
   startedAt: string;
@@ -32,6 +36,15 @@ export interface BenchResult {
   };
   engine: { server: string; compose: string };
   composync: { commit: string; dirty: boolean };
+}
+
+/** `npm run bench` (full, quick, tiny) and `npm run bench:scale` (scale, scale-tiny). */
+export type RunKind = BenchResult['kind'] | ScaleResult['kind'];
+const KINDS: RunKind[] = ['full', 'quick', 'scale', 'tiny', 'scale-tiny'];
+
+/** One run of `npm run bench`, as stored in bench/results/<name>.json. */
+export interface BenchResult extends RunInfo {
+  kind: 'full' | 'quick' | 'tiny';
   sizes: Sizes;
   /** ms from start to watching, per watcher, for the L1/B1 trees. */
   ready?: Record<string, number>;
@@ -43,9 +56,17 @@ export interface BenchResult {
   targets: Target[];
 }
 
+/** One run of `npm run bench:scale` (S1), as stored in bench/results/<name>.json. */
+export interface ScaleResult extends RunInfo {
+  kind: 'scale' | 'scale-tiny';
+  sizes: ScaleSizes;
+  s1: S1Result;
+  targets: Target[];
+}
+
 /** A target of the issue beside the measured figure; `met` is null when not measured. */
 export interface Target {
-  workload: 'L1' | 'B1' | 'I1' | 'R1' | 'F1';
+  workload: 'L1' | 'B1' | 'I1' | 'R1' | 'F1' | 'S1';
   figure: string;
   value: number | null;
   unit: string;
@@ -84,10 +105,9 @@ function pairedRatio(runs: { contender: Contender; ms: number }[]): number | nul
   return Math.round(med * 100) / 100;
 }
 
-/** Judge the figures of a run against the targets of this round (issue 16). */
-export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
-  const t: Target[] = [];
-  const add = (
+/** Adds one figure to `t`, judged by `ok` (not measured when the value is missing). */
+function judge(t: Target[]) {
+  return (
     workload: Target['workload'],
     figure: string,
     value: number | null | undefined,
@@ -98,6 +118,12 @@ export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
     const v = value === undefined || value === null || !Number.isFinite(value) ? null : value;
     t.push({ workload, figure, value: v, unit, target, met: v === null ? null : ok(v) });
   };
+}
+
+/** Judge the figures of a run against the targets of this round (issue 16). */
+export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
+  const t: Target[] = [];
+  const add = judge(t);
   const l1 = r.l1?.contenders;
   add('L1', 'composync p50', l1?.composync?.p50, 'ms', '<= 4 ms', (v) => v <= 4);
   add('L1', 'composync p95', l1?.composync?.p95, 'ms', '<= 8 ms', (v) => v <= 8);
@@ -181,6 +207,36 @@ export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   return t;
 }
 
+/** Judge an S1 run against the targets of the scale issue. */
+export function evaluateScaleTargets(r: Omit<ScaleResult, 'targets'>): Target[] {
+  const t: Target[] = [];
+  const add = judge(t);
+  const s = r.s1;
+  add('S1', 'start to watching', s.readyMs, 'ms', '<= 20 s', (v) => v <= 20_000);
+  add('S1', 'peak RSS', s.peakRssMb, 'MB', '<= 600 MB', (v) => v <= 600);
+  add('S1', 'idle CPU', s.idleCpuPct, '% of a core', '<= 0.5 %', (v) => v <= 0.5);
+  add('S1', 'L1 in that tree, p50', s.l1.p50, 'ms', '<= 10 ms', (v) => v <= 10);
+  add(
+    'S1',
+    'inotify watches',
+    s.inotify.watches,
+    '',
+    `one per directory (${s.dirs.toLocaleString('en-US')})`,
+    (v) => v >= s.dirs,
+  );
+  return t;
+}
+
+/** One line per target on stdout, for the person who ran the benchmark. */
+export function printTargets(targets: Target[]): void {
+  for (const t of targets)
+    process.stdout.write(
+      `${t.workload}  ${t.figure}: ${t.value ?? 'n/a'} ${t.unit} (target ${t.target}) ${
+        t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'
+      }\n`,
+    );
+}
+
 const LABEL: Record<Contender, string> = {
   composync: 'composync (one-way)',
   'composync-replica': 'composync (one-way-replica)',
@@ -216,26 +272,44 @@ const fmt = (v: number | null | undefined, digits = 1): string =>
 const mark = (met: boolean | null) => (met === null ? 'not measured' : met ? 'met' : '**missed**');
 
 /** bench/RESULTS.md: one section per run (full first), then the notes on what limited them. */
-export function renderMarkdown(results: BenchResult[], notes: string): string {
+export function renderMarkdown(results: (BenchResult | ScaleResult)[], notes: string): string {
   const out: string[] = [
     '# Benchmark results',
     '',
-    'Generated by `npm run bench` (full) and `npm run bench:quick` from `bench/results/*.json`;',
-    'do not edit by hand (the notes at the end come from `bench/notes.md`). How each figure is',
-    'taken: `bench/workloads.ts`. Every figure of a run comes from one run on one stack, the',
-    'contenders side by side; compare ratios rather than absolute times across machines.',
+    'Generated by `npm run bench` (full), `npm run bench:quick` and `npm run bench:scale` (S1)',
+    'from `bench/results/*.json`; do not edit by hand (the notes at the end come from',
+    '`bench/notes.md`). How each figure is taken: `bench/workloads.ts` and `bench/scale.ts`.',
+    'Every figure of a run comes from one run on one stack, the contenders side by side; compare',
+    'ratios rather than absolute times across machines.',
     '',
   ];
-  const rank = (r: BenchResult) => ({ full: 0, quick: 1, tiny: 2 })[r.kind];
+  const rank = (r: RunInfo) => KINDS.indexOf(r.kind);
   for (const r of [...results].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name)))
-    out.push(...renderRun(r));
+    out.push(...('s1' in r ? renderScale(r) : renderRun(r)));
   out.push('## What limited it', '', notes.trim(), '');
   return out.join('\n');
 }
 
-function renderRun(r: BenchResult): string[] {
+/** Regenerate the report from every result file in `out` (and bench/notes.md). */
+export async function writeReport(out: string, report: string): Promise<void> {
+  const results: (BenchResult | ScaleResult)[] = [];
+  for (const f of (await readdir(out)).filter((n) => n.endsWith('.json')).sort()) {
+    const r = JSON.parse(await readFile(join(out, f), 'utf8')) as Partial<RunInfo>;
+    // other benchmarks keep their results here too
+    if ('targets' in r && Array.isArray(r.targets) && r.kind && KINDS.includes(r.kind))
+      results.push(r as BenchResult | ScaleResult);
+  }
+  const notes = await readFile(join(repoRoot, 'bench', 'notes.md'), 'utf8').catch(() => '');
+  let md = renderMarkdown(results, notes);
+  const rel = relative(dirname(report), out).split('\\').join('/') || '.';
+  if (rel !== 'results') md = md.replace(/\]\(results\//g, `](${rel}/`);
+  await writeFile(report, md);
+}
+
+/** The head of a run's section: what ran, where, and the targets table. */
+function renderHead(r: BenchResult | ScaleResult, chart: boolean): string[] {
   const m = r.machine;
-  const out = [
+  return [
     `## ${r.kind} run: \`${r.name}\` (${r.startedAt.slice(0, 10)})`,
     '',
     `- Command: \`${r.command}\` (${fmt(r.durationS / 60)} min)`,
@@ -245,8 +319,7 @@ function renderRun(r: BenchResult): string[] {
     `- Docker Engine ${r.engine.server}, Docker Compose ${r.engine.compose}; composync ` +
       `${r.composync.commit.slice(0, 10)}${r.composync.dirty ? ' (with uncommitted changes)' : ''}`,
     '',
-    `![latency distributions](results/${r.name}.svg)`,
-    '',
+    ...(chart ? [`![latency distributions](results/${r.name}.svg)`, ''] : []),
     '| workload | figure | value | target | |',
     '| --- | --- | --- | --- | --- |',
     ...r.targets.map(
@@ -255,6 +328,34 @@ function renderRun(r: BenchResult): string[] {
     ),
     '',
   ];
+}
+
+function renderScale(r: ScaleResult): string[] {
+  const s = r.s1;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const sec = (ms: number) => `${fmt(ms / 1000)} s`;
+  const i = s.inotify;
+  return [
+    ...renderHead(r, false),
+    `**S1 scale**: \`composync watch\` on a tree of ${n(s.files)} files (${fmt(s.bytes / 2 ** 20)} ` +
+      `MB, ${s.minSize}-${s.maxSize} bytes each) in ${n(s.dirs - 1)} directories below the root, ` +
+      `already in sync: written locally in ${sec(s.setup.writeMs)}, then \`composync sync\` ` +
+      `uploaded ${n(s.setup.syncUploaded)} files into the empty target in ` +
+      `${sec(s.setup.syncMs)} (peak RSS ${fmt(s.setup.syncPeakRssMb)} MB). ` +
+      `Then ${fmt(s.readyMs)} ms from start to watching, with ${n(i.watches)} inotify watches on ` +
+      `${n(i.instances)} inotify instance${i.instances === 1 ? '' : 's'} (the machine's limits: ` +
+      `\`fs.inotify.max_user_watches\` ${n(i.maxUserWatches)}, \`max_user_instances\` ` +
+      `${n(i.maxUserInstances)}); ${s.idleS} s idle: ${s.idleCpuS} CPU seconds ` +
+      `(${s.idleCpuPct} % of a core); peak RSS ${fmt(s.peakRssMb)} MB, RSS after the idle period ` +
+      `${fmt(s.rssAfterIdleMb)} MB. L1 in that tree: one 1 kB file rewritten ${s.edits} times, at ` +
+      `least ${s.gapMs} ms apart, p50 ${fmt(s.l1.p50)} ms, p95 ${fmt(s.l1.p95)} ms, max ` +
+      `${fmt(s.l1.max)} ms, ${s.l1.lost} lost. Load ${s.loadavg.start[0]} → ${s.loadavg.end[0]}.`,
+    '',
+  ];
+}
+
+function renderRun(r: BenchResult): string[] {
+  const out = renderHead(r, true);
   if (r.l1) {
     const l = r.l1;
     out.push(

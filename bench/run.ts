@@ -11,12 +11,18 @@
  *
  * To profile composync while it runs: BENCH_COMPOSYNC_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR".
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, release, totalmem } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { run, round } from './lib.js';
-import { evaluateTargets, renderMarkdown, renderSvg, type BenchResult } from './report.js';
+import {
+  evaluateTargets,
+  printTargets,
+  renderSvg,
+  writeReport,
+  type BenchResult,
+} from './report.js';
+import { run } from './lib.js';
+import { finishRun, startRun } from './run-info.js';
 import { repoRoot, Stack } from './stack.js';
 import { editWorkloads, initialSync, resources, type Sizes } from './workloads.js';
 
@@ -107,17 +113,7 @@ async function main(): Promise<void> {
   const only = new Set(values.only!.split(',').map((s) => s.trim().toUpperCase()));
   const name = values.name ?? kind;
   const out = resolve(values.out!);
-  const started = new Date();
-  const load0 = loadavg();
-
-  const [server, compose, commit, dirty] = await Promise.all([
-    run('docker', ['version', '--format', '{{.Server.Version}}']),
-    run('docker', ['compose', 'version', '--short']),
-    run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot }),
-    run('git', ['status', '--porcelain', '--', 'src', 'bin'], { cwd: repoRoot }),
-  ]);
-  if (server.code !== 0) throw new Error(`no Docker engine: ${server.stderr}`);
-
+  const info = await startRun(kind, name, 'dist/bench/run.js');
   const composeWatch = !values['no-compose-watch'];
   // compose 2.26 beside today's compose (not in --tiny, the CI's completion check)
   const compose226 =
@@ -128,27 +124,7 @@ async function main(): Promise<void> {
       ? await compat226()
       : undefined;
   const stack = await Stack.create({ quietDisk: kind !== 'tiny', compose226: !!compose226 });
-  const partial: Omit<BenchResult, 'targets'> = {
-    name,
-    kind,
-    command: process.env.npm_lifecycle_event
-      ? `npm run ${process.env.npm_lifecycle_event}`
-      : ['node', 'dist/bench/run.js', ...process.argv.slice(2)].join(' '),
-    startedAt: started.toISOString(),
-    finishedAt: '',
-    durationS: 0,
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-      memoryGb: round(totalmem() / 2 ** 30),
-      kernel: release(),
-      node: process.versions.node,
-      loadavg: { start: load0.map((x) => round(x, 2)), end: [] },
-    },
-    engine: { server: server.stdout.trim(), compose: compose.stdout.trim().replace(/^v/, '') },
-    composync: { commit: commit.stdout.trim(), dirty: dirty.stdout.trim() !== '' },
-    sizes,
-  };
+  const partial: Omit<BenchResult, 'targets'> = { ...info, kind, sizes };
   try {
     process.stderr.write(`bench: ${kind} run, project ${stack.name} in ${stack.dir}\n`);
     await stack.up();
@@ -167,38 +143,15 @@ async function main(): Promise<void> {
   } finally {
     await stack.destroy();
   }
-  const finished = new Date();
-  partial.finishedAt = finished.toISOString();
-  partial.durationS = Math.round((finished.getTime() - started.getTime()) / 1000);
-  partial.machine.loadavg.end = loadavg().map((x) => round(x, 2));
+  finishRun(partial);
   const result: BenchResult = { ...partial, targets: evaluateTargets(partial) };
 
   await mkdir(out, { recursive: true });
   await writeFile(join(out, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   await writeFile(join(out, `${name}.svg`), renderSvg(result));
   await writeReport(out, resolve(values.report!));
-  for (const t of result.targets)
-    process.stdout.write(
-      `${t.workload}  ${t.figure}: ${t.value ?? 'n/a'} ${t.unit} (target ${t.target}) ${
-        t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'
-      }\n`,
-    );
+  printTargets(result.targets);
   process.stdout.write(`wrote ${join(out, `${name}.json`)} and ${values.report}\n`);
-}
-
-/** Regenerate the report from every result file in `out`. */
-async function writeReport(out: string, report: string): Promise<void> {
-  const results: BenchResult[] = [];
-  for (const f of (await readdir(out)).filter((n) => n.endsWith('.json')).sort()) {
-    const r = JSON.parse(await readFile(join(out, f), 'utf8')) as Partial<BenchResult>;
-    // other benchmarks keep their results here too
-    if (Array.isArray(r.targets) && r.kind && r.kind in SIZES) results.push(r as BenchResult);
-  }
-  const notes = await readFile(join(repoRoot, 'bench', 'notes.md'), 'utf8').catch(() => '');
-  let md = renderMarkdown(results, notes);
-  const rel = relative(dirname(report), out).split('\\').join('/') || '.';
-  if (rel !== 'results') md = md.replace(/\]\(results\//g, `](${rel}/`);
-  await writeFile(report, md);
 }
 
 main().catch((err: unknown) => {

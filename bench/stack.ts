@@ -144,19 +144,21 @@ export class Stack {
       : [this.projectOf('cs')];
   }
 
-  async up(): Promise<void> {
+  /** Start the project's containers (every service, or only `only`). */
+  async up(only?: Service[]): Promise<void> {
     await this.down();
+    const services = only ?? this.services;
     for (const p of this.projects()) {
+      const mine = services.filter((s) => this.projectOf(s).name === p.name);
+      if (mine.length === 0) continue;
       const r = await run(
         'docker',
-        ['compose', '-p', p.name, 'up', '-d', '--build', '--quiet-pull'],
-        {
-          cwd: p.dir,
-        },
+        ['compose', '-p', p.name, 'up', '-d', '--build', '--quiet-pull', ...mine],
+        { cwd: p.dir },
       );
       if (r.code !== 0) throw new Error(`docker compose up failed: ${r.stderr}`);
     }
-    for (const s of this.services) {
+    for (const s of services) {
       const out = await mustRun('docker', [
         'ps',
         '-q',
@@ -241,12 +243,17 @@ export class Stack {
     return mustRun('sh', ['-c', `tar -c -C '${from}' -f - ${quoted} | ${sink}`]);
   }
 
-  /** Run a one-shot composync command in the project. */
-  composync(args: string[], timeoutMs?: number): Promise<RunResult> {
+  /** Run a one-shot composync command in the project (`onSpawn`: its pid, once it runs). */
+  composync(
+    args: string[],
+    timeoutMs?: number,
+    onSpawn?: (pid: number) => void,
+  ): Promise<RunResult> {
     return run(process.execPath, [...nodeArgs, cliPath, ...args], {
       cwd: this.dir,
       env: { ...process.env, NO_COLOR: '1', COMPOSE_PROJECT_NAME: this.name },
       timeoutMs,
+      onSpawn,
     });
   }
 

@@ -75,7 +75,7 @@ const expected = (rel: string, buf: Buffer): Expected => ({
 // ---------------------------------------------------------------------------------------------
 // L1 and B1: edits in a watched tree
 
-interface Lane {
+export interface Lane {
   contender: Contender;
   service: Service;
   /** The local tree the contender watches (raw: the tree copied from). */
@@ -198,7 +198,12 @@ export async function editWorkloads(
   }
 }
 
-async function editLatency(lanes: Lane[], sizes: Sizes, rel: string): Promise<L1Result> {
+/** L1's measurement: `rel` rewritten `l1Edits` times per lane, the lanes taking turns. */
+export async function editLatency(
+  lanes: Lane[],
+  sizes: Pick<Sizes, 'l1Files' | 'l1Edits' | 'l1GapMs'>,
+  rel: string,
+): Promise<L1Result> {
   const start = loads();
   const samples = new Map<Contender, number[]>(lanes.map((l) => [l.contender, []]));
   const bySweep = new Map<Contender, number>(lanes.map((l) => [l.contender, 0]));
@@ -388,7 +393,11 @@ export async function initialSync(stack: Stack, sizes: Sizes): Promise<I1Result>
 }
 
 /** Check a sample of the tree's files in a container through the probe. */
-async function verifySample(stack: Stack, service: Service, tree: TreeFile[]): Promise<void> {
+export async function verifySample(
+  stack: Stack,
+  service: Service,
+  tree: TreeFile[],
+): Promise<void> {
   const step = Math.max(1, Math.floor(tree.length / 200));
   const sample = tree.filter((_f, i) => i % step === 0);
   const probe = await Probe.start(stack.id(service));

@@ -45,8 +45,17 @@ const breather = () =>
 /** Larger files are hashed in reads of this size (the default 64 kB halves the throughput). */
 const HASH_CHUNK = 4 * 1024 * 1024;
 
-/** Content hash of a file, streamed. `size` (when known) picks the read size. */
+/**
+ * Content hash of a file: a small one in one synchronous read (a stream costs a thread-pool
+ * round trip per open, read and close: 0.5 ms a file against 0.02 ms), a larger one streamed.
+ * `size` (when known) picks the way and the read size.
+ */
 export async function hashFile(path: string, size = 0): Promise<string> {
+  const small = size <= SYNC_READ_MAX ? hashSmallFile(path) : null;
+  if (small !== null) {
+    await breather(); // the event loop gets its turn now and then
+    return small;
+  }
   const opts = size > SYNC_READ_MAX ? { highWaterMark: HASH_CHUNK } : {};
   return (await hashChunks(createReadStream(path, opts) as AsyncIterable<Buffer>)).hash;
 }

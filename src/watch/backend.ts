@@ -170,8 +170,8 @@ export interface VisitOptions {
   known(abs: string): boolean;
   /** A subdirectory the predicate ignores (a backend may stop watching it). */
   ignoredDir?(abs: string): void;
-  /** A non-directory entry (a backend may count them). */
-  file?(abs: string): void;
+  /** Called for each non-directory entry (a backend may count them). */
+  file?(): void;
 }
 
 /**
@@ -187,8 +187,8 @@ export function visitEntries(
 ): string[] {
   const subdirs: string[] = [];
   for (const e of entries) {
-    const p = path.join(dir, e.name);
     if (e.isDirectory()) {
+      const p = path.join(dir, e.name);
       if (ctx.ignored(p)) {
         o.ignoredDir?.(p);
         continue;
@@ -196,8 +196,9 @@ export function visitEntries(
       if (o.report && (o.fresh || !o.known(p))) ctx.report(p);
       subdirs.push(p);
     } else {
-      o.file?.(p);
-      if (o.report && o.fresh) ctx.report(p);
+      o.file?.();
+      // a path per file only when it is reported: a large tree has a million of them
+      if (o.report && o.fresh) ctx.report(path.join(dir, e.name));
     }
   }
   return subdirs;

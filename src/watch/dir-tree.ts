@@ -36,11 +36,23 @@ interface DirWatch {
   subdirs: Set<string>;
 }
 
+/**
+ * Filesystems whose directories count their subdirectories in their link count (2 + one per
+ * subdirectory, as POSIX filesystems traditionally do): ext2/3/4, XFS, tmpfs. Others (btrfs,
+ * overlayfs, FUSE, network filesystems) may report anything, so their directories are read.
+ */
+const NLINK_COUNTS_SUBDIRS = new Set([0xef53, 0x58465342, 0x01021994]);
+
 /** Watches one root with a non-recursive watch per directory. */
 export class DirTreeBackend implements RootBackend {
   private readonly watched = new Map<string, DirWatch>();
   private readonly waiter: RootWaiter;
   private closed = false;
+  /**
+   * The device of the root when its filesystem counts subdirectories in a directory's link
+   * count (see {@link NLINK_COUNTS_SUBDIRS}); null when it does not, or cannot be told.
+   */
+  private nlinkDev: number | null = null;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -49,12 +61,23 @@ export class DirTreeBackend implements RootBackend {
     this.waiter = new RootWaiter(ctx.root, ctx.rootPollMs, () => this.rootBack());
   }
 
+  /** Directories watched now: one inotify watch each. */
+  get watches(): number {
+    return this.watched.size;
+  }
+
   async start(): Promise<void> {
     const { root } = this.ctx;
-    if (!dirStat(root, root)?.isDirectory()) {
+    const st = dirStat(root, root);
+    if (!st?.isDirectory()) {
       this.ctx.error(new Error(`${root} is not a directory (yet); waiting for it to appear`));
       this.waiter.start();
       return;
+    }
+    try {
+      if (NLINK_COUNTS_SUBDIRS.has(fs.statfsSync(root).type)) this.nlinkDev = st.dev;
+    } catch {
+      // not told: every directory is read
     }
     await this.scan(root, false);
   }
@@ -81,6 +104,9 @@ export class DirTreeBackend implements RootBackend {
     // Watch before reading: whatever the read misses arrives as an event.
     const fresh = this.watch(dir);
     if (fresh === null) return [];
+    // Nothing to report and no subdirectory: there is nothing to read (most directories of a
+    // large tree; reading them was most of the start-up: 2.3 of 2.9 s for a million files).
+    if (!report && this.noSubdirs(dir)) return [];
     const entries = await readDir(dir, this.ctx);
     if (this.closed || !this.watched.has(dir)) return [];
     if (!entries) {
@@ -116,6 +142,18 @@ export class DirTreeBackend implements RootBackend {
     this.watched.set(dir, { handle, ino: st.ino, dev: st.dev, subdirs: new Set() });
     if (dir !== this.ctx.root) this.watched.get(path.dirname(dir))?.subdirs.add(dir);
     return true;
+  }
+
+  /**
+   * True when `dir` has no subdirectory, told by its link count where the filesystem keeps
+   * it so. Asked after the watch is in place: a subdirectory created later raises an event,
+   * one created before shows in the count.
+   */
+  private noSubdirs(dir: string): boolean {
+    if (this.nlinkDev === null) return false;
+    const st = dirStat(dir, this.ctx.root);
+    // on another filesystem mounted below the root, the count may mean nothing
+    return !!st?.isDirectory() && st.dev === this.nlinkDev && st.nlink === 2;
   }
 
   /** Close the watch on `dir` and on every directory below it. */

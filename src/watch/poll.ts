@@ -52,6 +52,11 @@ export class PollBackend implements RootBackend {
     this.realRoot = ctx.root;
   }
 
+  /** Directories and files the last walk found, and the time between two polls of a file. */
+  extent(): { dirs: number; files: number; pollMs: number } {
+    return { dirs: this.known.size, files: this.files, pollMs: this.pollInterval() };
+  }
+
   async start(): Promise<void> {
     const { root } = this.ctx;
     if (!dirStat(root, root)?.isDirectory()) {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createWatcher, type CreateWatcherOptions, type WatcherBackend } from './index.js';
+import type { WatchLimits } from './limits.js';
 import type { Watcher } from '../core/ports.js';
 
 const TIMEOUT_MS = 5000;
@@ -369,36 +370,135 @@ for (const backend of backends) {
   });
 }
 
+/** A `fs.watch` that fails with `code` once `after` watches are in place. */
+function failingWatch(code: string, after: number): NonNullable<CreateWatcherOptions['watchDir']> {
+  let calls = 0;
+  return (dir, listener) => {
+    if (++calls > after) {
+      const err: NodeJS.ErrnoException = new Error(`${code}: fake, watch '${dir}'`);
+      err.code = code;
+      throw err;
+    }
+    return fs.watch(dir, listener);
+  };
+}
+
+/** The limits of a Linux machine, as the watcher reads them (overridable). */
+const linuxLimits =
+  (over: Partial<WatchLimits> = {}) =>
+  (): WatchLimits => ({
+    maxUserWatches: 8192,
+    maxUserInstances: 128,
+    openFiles: 20,
+    openFilesLimit: 1024,
+    ...over,
+  });
+
 describe('watcher (dirs): out of watches', () => {
-  for (const [code, after] of [
-    ['ENOSPC', 2],
-    ['EMFILE', 2],
-    ['ENOSPC', 0],
+  for (const [code, after, limits, advice] of [
+    ['ENOSPC', 2, linuxLimits(), /sysctl fs\.inotify\.max_user_watches=524288/],
+    // EMFILE from fs.watch is inotify_init: the instance limit, unless the fds are used up
+    ['EMFILE', 2, linuxLimits(), /sysctl fs\.inotify\.max_user_instances=1024/],
+    ['EMFILE', 2, linuxLimits({ openFiles: 1024 }), /ulimit -n/],
+    ['ENOSPC', 0, linuxLimits(), /sysctl fs\.inotify\.max_user_watches=524288/],
   ] as const) {
-    test(`falls back to polling on ${code} after ${after} watches and says so once`, async () => {
-      let calls = 0;
+    test(`falls back to polling on ${code} after ${after} watches and says so once (${advice.source})`, async () => {
       await withWatcher(
         'dirs',
         ({ write }) => write('a/b/c/f', 'd/e'),
         async ({ rec, write }) => {
           assert.equal(rec.errors.length, 1, rec.errors.map((e) => e.message).join('\n'));
-          assert.match(rec.errors[0]!.message, /falling back to polling/);
-          assert.match(rec.errors[0]!.message, code === 'ENOSPC' ? /max_user_watches/ : /ulimit/);
+          assert.match(rec.errors[0]!.message, /polls instead/);
+          assert.match(rec.errors[0]!.message, advice);
           write('a/b/c/g', 'new/dir/h');
           await rec.see('root/a/b/c/g', 'root/new/dir/h');
           assert.equal(rec.errors.length, 1);
         },
-        {
-          watchDir: (dir, listener) => {
-            if (++calls > after) {
-              const err: NodeJS.ErrnoException = new Error(`${code}: fake, watch '${dir}'`);
-              err.code = code;
-              throw err;
-            }
-            return fs.watch(dir, listener);
-          },
-        },
+        { watchDir: failingWatch(code, after), limits },
       );
     });
   }
+
+  test('part-way through a tree: says what watching needs before add() resolves, then sees every file', async () => {
+    const dirs = Array.from({ length: 30 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+    await withWatcher(
+      'dirs',
+      ({ write }) => write(...dirs.map((d) => `${d}/old.txt`)),
+      async ({ rec, write, at }) => {
+        // told before add() resolved, that is before composync says it is watching
+        assert.equal(rec.errors.length, 1, rec.errors.map((e) => e.message).join('\n'));
+        const msg = rec.errors[0]!.message;
+        // the root and its 30 directories; 10 watches were in place when the limit of 12 was
+        // reached, so other programs hold about 2
+        assert.match(msg, /one per directory, 31 here/);
+        assert.match(msg, /fs\.inotify\.max_user_watches is 12 /);
+        assert.match(msg, /about 2 of them held by other programs/);
+        assert.match(msg, /^ {2}sudo sysctl fs\.inotify\.max_user_watches=524288$/m);
+        assert.match(
+          msg,
+          /^ {2}echo fs\.inotify\.max_user_watches=524288 \| sudo tee \/etc\/sysctl\.d\/90-composync\.conf$/m,
+        );
+        assert.match(msg, /polls instead: it still sees every change/);
+        assert.match(msg, /\(30 files\)/);
+        // no partial watch: a change in every directory is seen, watched or not before
+        for (const d of dirs) fs.appendFileSync(at(`${d}/old.txt`), ' changed');
+        write(...dirs.map((d) => `${d}/new.txt`));
+        await rec.see(...dirs.flatMap((d) => [`root/${d}/old.txt`, `root/${d}/new.txt`]));
+        assert.equal(rec.errors.length, 1);
+      },
+      { watchDir: failingWatch('ENOSPC', 10), limits: linuxLimits({ maxUserWatches: 12 }) },
+    );
+  });
+
+  test('warns once when the watches in place come close to the limit', async () => {
+    await withWatcher(
+      'dirs',
+      ({ write }) => write('a/f', 'b/f', 'c/f', 'd/f', 'e/f', 'f/f', 'g/f', 'h/f', 'i/f'),
+      async ({ rec, write, watcher, base }) => {
+        assert.equal(rec.errors.length, 1, rec.errors.map((e) => e.message).join('\n'));
+        assert.match(rec.errors[0]!.message, /^10 inotify watches .* close to the limit/);
+        assert.match(rec.errors[0]!.message, /sysctl fs\.inotify\.max_user_watches=524288/);
+        write('a/g');
+        await rec.see('root/a/g');
+        const other = path.join(base, 'other');
+        fs.mkdirSync(other);
+        await watcher.add(other, () => false);
+        assert.equal(rec.errors.length, 1);
+      },
+      { limits: linuxLimits({ maxUserWatches: 10 }) },
+    );
+  });
+});
+
+describe('watcher (dirs): leaf directories', () => {
+  test('every directory is watched, leaves included, and a directory made in a leaf later too', async () => {
+    const watchedDirs = new Set<string>();
+    const leaves = Array.from({ length: 12 }, (_, i) => `m${i % 3}/leaf${i}`);
+    await withWatcher(
+      'dirs',
+      ({ write }) => write(...leaves.map((l) => `${l}/f.txt`)),
+      async ({ rec, write, at, root }) => {
+        // the root, 3 middle directories and 12 leaves
+        assert.equal(watchedDirs.size, 16, [...watchedDirs].join('\n'));
+        for (const l of leaves) assert.ok(watchedDirs.has(at(l)), l);
+        for (const l of leaves) fs.appendFileSync(at(`${l}/f.txt`), ' changed');
+        write(...leaves.map((l) => `${l}/new/g.txt`));
+        await rec.see(
+          ...leaves.flatMap((l) => [`root/${l}/f.txt`, `root/${l}/new`, `root/${l}/new/g.txt`]),
+        );
+        // the new directories are watched too
+        assert.ok(leaves.every((l) => watchedDirs.has(at(`${l}/new`))));
+        write(`${leaves[0]}/new/h.txt`);
+        await rec.see(`root/${leaves[0]}/new/h.txt`);
+        assert.ok(watchedDirs.has(root));
+        assert.deepEqual(rec.errors, []);
+      },
+      {
+        watchDir: (dir, listener) => {
+          watchedDirs.add(dir);
+          return fs.watch(dir, listener);
+        },
+      },
+    );
+  });
 });

@@ -7,6 +7,13 @@ import path from 'node:path';
 import type { Watcher, WatcherOptions } from '../core/ports.js';
 import type { BackendContext, ErrnoError, RootBackend } from './backend.js';
 import { DirTreeBackend, type WatchDirFn } from './dir-tree.js';
+import {
+  exhaustedMessage,
+  nearLimitMessage,
+  readWatchLimits,
+  type WatchExtent,
+  type WatchLimits,
+} from './limits.js';
 import { PollBackend } from './poll.js';
 import { RecursiveBackend } from './recursive.js';
 
@@ -26,6 +33,8 @@ export interface CreateWatcherOptions extends WatcherOptions {
   rootPollInterval?: number;
   /** @internal Replaces `fs.watch` for the per-directory backend (tests inject failures). */
   watchDir?: WatchDirFn;
+  /** @internal Replaces the reading of the system's watch limits (tests). */
+  limits?: () => WatchLimits;
 }
 
 /**
@@ -36,7 +45,9 @@ export interface CreateWatcherOptions extends WatcherOptions {
  *
  * Non-fatal problems go to `onError`: an unreadable directory, a root that does not exist
  * (it is watched for and, when it appears, reported with its content), and running out of
- * watches (ENOSPC, EMFILE), after which every root is polled instead; that is reported once.
+ * watches (ENOSPC, EMFILE), after which every root is polled instead. That is reported once,
+ * before `add()` resolves, with what watching needs (a watch per directory, how many here), the
+ * limit, and the command that raises it (see limits.ts); so is a watch count close to the limit.
  */
 export function createWatcher(opts: CreateWatcherOptions): Watcher {
   return new TreeWatcher(opts);
@@ -68,6 +79,9 @@ class TreeWatcher implements Watcher {
   private readonly roots = new Map<string, RootEntry>();
   private backend: WatcherBackend;
   private closing: Promise<void> | undefined;
+  /** Settles when the notice of a switch to polling has been given (add() waits for it). */
+  private notice: Promise<void> = Promise.resolve();
+  private warnedNearLimit = false;
 
   constructor(private readonly opts: CreateWatcherOptions) {
     this.backend = defaultBackend(opts);
@@ -88,6 +102,7 @@ class TreeWatcher implements Watcher {
     this.roots.set(abs, entry);
     this.launch(entry);
     await this.settled(entry);
+    this.checkNearLimit();
   }
 
   async refresh(root: string): Promise<void> {
@@ -128,23 +143,68 @@ class TreeWatcher implements Watcher {
     if (entry.backend === backend) entry.ready = ready;
   }
 
-  /** Wait until the root's backend is in place, following a switch to polling. */
+  /**
+   * Wait until the root's backend is in place, following a switch to polling, and until the
+   * switch has been reported.
+   */
   private async settled(entry: RootEntry): Promise<void> {
     for (;;) {
       const backend = entry.backend;
+      const notice = this.notice;
       await entry.ready;
-      if (entry.backend === backend) return;
+      await notice;
+      if (entry.backend === backend && this.notice === notice) return;
     }
   }
 
+  /**
+   * Out of watches: every root is polled from now on. Once the polling is in place (its walk
+   * counts the directories that watching would need), the user is told why and what to do.
+   */
   private exhausted(err: ErrnoError): void {
     if (this.backend === 'poll' || this.closing) return;
+    const held = this.watches();
     this.backend = 'poll';
-    this.error(new Error(exhaustedMessage(err), { cause: err }));
+    const started: Promise<void>[] = [];
     for (const entry of this.roots.values()) {
       void entry.backend.close();
       this.launch(entry);
+      started.push(entry.ready);
     }
+    this.notice = Promise.all(started).then(() => {
+      const limits = (this.opts.limits ?? readWatchLimits)();
+      this.error(new Error(exhaustedMessage(err, held, this.extent(), limits), { cause: err }));
+    });
+  }
+
+  /** inotify watches in place (one per directory of the `dirs` backends). */
+  private watches(): number {
+    let n = 0;
+    for (const e of this.roots.values())
+      if (e.backend instanceof DirTreeBackend) n += e.backend.watches;
+    return n;
+  }
+
+  /** What the polling backends found, summed over the roots. */
+  private extent(): WatchExtent {
+    const x: WatchExtent = { dirs: 0, files: 0, pollMs: 0 };
+    for (const e of this.roots.values()) {
+      if (!(e.backend instanceof PollBackend)) continue;
+      const p = e.backend.extent();
+      x.dirs += p.dirs;
+      x.files += p.files;
+      x.pollMs = Math.max(x.pollMs, p.pollMs);
+    }
+    return x;
+  }
+
+  /** Warn once when the watches in place come close to the system's limit. */
+  private checkNearLimit(): void {
+    if (this.warnedNearLimit || this.backend !== 'dirs' || this.closing) return;
+    const msg = nearLimitMessage(this.watches(), (this.opts.limits ?? readWatchLimits)());
+    if (!msg) return;
+    this.warnedNearLimit = true;
+    this.error(new Error(msg));
   }
 
   private report(abs: string): void {
@@ -164,18 +224,4 @@ class TreeWatcher implements Watcher {
       // a failing error handler has nowhere left to report to
     }
   }
-}
-
-function exhaustedMessage(err: ErrnoError): string {
-  const fallback = 'falling back to polling, which reacts more slowly and costs more CPU';
-  if (err.code === 'ENOSPC') {
-    return (
-      `the system limit on file watches was reached (${err.message}); ${fallback}. ` +
-      'Raise it to avoid this, e.g. `sysctl fs.inotify.max_user_watches=524288`.'
-    );
-  }
-  return (
-    `too many open files while watching (${err.message}); ${fallback}. ` +
-    'Raise the open-file limit (`ulimit -n`) to avoid this.'
-  );
 }
