@@ -187,6 +187,30 @@ describe('Session with a fake engine and clock', () => {
     );
   });
 
+  test('a container reconciled before up, and left running by it, is not reconciled twice', async () => {
+    const start = async (svc: Record<string, unknown>) => {
+      session = new Session({
+        model: model(dir, svc),
+        engine,
+        clock,
+        reporter: (r) => records.push(r),
+        createWatcher: (onChange) => (watcher = new FakeWatcher(onChange)),
+      });
+      await session.watchLocal();
+      await session.syncBeforeStart();
+      // (here `up` runs `docker compose up -d`: the running container stays as it is)
+      await session.start();
+    };
+    await start({ sync: [{ source: './src', target: '/app' }] });
+    assert.deepEqual(web.scans, ['/app'], 'one reconcile of a one-way rule');
+    assert.equal(web.text('/app/index.js'), 'one');
+    await session!.stop();
+    // a rule that moves files down looks again: the container side may have changed meanwhile
+    web.scans.length = 0;
+    await start({ sync: [{ source: './src', target: '/app', mode: 'two-way' }] });
+    assert.deepEqual(web.scans, ['/app', '/app']);
+  });
+
   test('a trigger path no rule syncs fires whatever the sync moved', async () => {
     await open({
       sync: [{ source: './src', target: '/app' }],

@@ -175,7 +175,9 @@ export class Session {
         this.enqueue(rt, async () => {
           // Replicas attach and sync concurrently (the engine adapter bounds the calls).
           const mine = containers.filter((c) => c.service === rt.svc.name && c.running);
-          const out = await Promise.all(mine.map((c) => this.attach(rt, c, opts)));
+          const out = await Promise.all(
+            mine.map((c) => (this.keepPresynced(rt, c, opts) ? [] : this.attach(rt, c, opts))),
+          );
           return out.flat();
         }),
       ),
@@ -256,6 +258,26 @@ export class Session {
       }),
     );
     return [...ran.flat(), ...out.flat()];
+  }
+
+  /**
+   * A container that ran before `up` and was reconciled by {@link syncBeforeStart} moments ago
+   * (still attached, same id, so compose left it running) needs no second initial sync when
+   * every rule of its service moves files up: what changed locally since is in the watcher's
+   * batches, and a container-side change is checked as every write checks it. The second
+   * reconcile had doubled the start of `watch` (25-40 s each on a million files). Rules that
+   * move files down reconcile again: the container side may have changed in between.
+   */
+  private keepPresynced(
+    rt: ServiceRuntime,
+    c: ContainerRef,
+    opts: { dryRun?: boolean; force?: boolean },
+  ): boolean {
+    if (opts.dryRun || opts.force || !rt.containers.has(c.id) || !this.presynced.has(c.id))
+      return false;
+    if (rt.svc.rules.some((r) => modeDirection(r.mode) !== 'up')) return false;
+    this.presynced.delete(c.id);
+    return true;
   }
 
   /** Attach one container and (optionally) run the initial sync of its rules. */

@@ -44,6 +44,8 @@ export class FakeContainer implements ContainerChannel {
   readonly writes: string[][] = [];
   /** The stat requests in order: the paths of each. */
   readonly stats: string[][] = [];
+  /** The directories scanned whole, in order (a reconcile scans its target). */
+  readonly scans: string[] = [];
 
   constructor(
     readonly container: ContainerRef,
@@ -120,6 +122,7 @@ export class FakeContainer implements ContainerChannel {
   }
 
   scan(dir: string): Promise<Tree | null> {
+    this.scans.push(dir);
     if (dir !== '/' && !this.fs.has(dir)) return Promise.resolve(null);
     const out: Tree = new Map();
     const prefix = dir === '/' ? '/' : dir + '/';
