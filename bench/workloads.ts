@@ -451,6 +451,8 @@ export async function resources(
       tag: 'big',
     });
     await stack.wipeTarget('big');
+    // F1's raw copies go into the raw container's target, which I1 would have made
+    await stack.wipeTarget('raw');
     const r = await stack.composync(['sync', 'big']);
     if (r.code !== 0) throw new Error(`composync sync failed: ${r.stdout}${r.stderr}`);
   }
