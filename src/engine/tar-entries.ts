@@ -325,26 +325,3 @@ function reason(err: unknown): string {
   if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
   return e?.message ?? String(err);
 }
-
-/**
- * A tar volume-header block (typeflag 'V') labelled `label`. Extracting it creates and changes
- * nothing, yet both tars react to it at once: GNU tar lists the label with -v; busybox tar
- * warns "skipping header 'V'" on stderr, flushing its buffered listing first.
- */
-export function volumeHeader(label: string): Buffer {
-  const b = Buffer.alloc(512);
-  b.write(label.slice(0, 99), 0, 'ascii');
-  b.write('0000644\0', 100);
-  b.write('0000000\0', 108);
-  b.write('0000000\0', 116);
-  b.write('00000000000\0', 124);
-  b.write('00000000000\0', 136);
-  b[156] = 0x56; // 'V'
-  b.write('ustar\0', 257);
-  b.write('00', 263);
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return b;
-}

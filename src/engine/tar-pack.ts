@@ -136,6 +136,26 @@ export function encodeHeader(h: TarHeader): Buffer {
   return Buffer.concat([paxHead, data, padding(data.length), main]);
 }
 
+/**
+ * A tar volume-header block (typeflag 'V') labelled `label` (at most 99 ASCII characters).
+ * Extracting it creates and changes nothing, yet both tars react to it at once: GNU tar lists
+ * the label with -v; busybox tar warns "skipping header 'V'" on stderr, flushing its buffered
+ * listing first (the tar session's confirmation marker).
+ */
+export function volumeHeader(label: string): Buffer {
+  return block({
+    name: label.slice(0, 99),
+    prefix: '',
+    typeflag: 0x56, // 'V'
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 0,
+    linkname: '',
+  });
+}
+
 /** The name field of a member whose real name is in its pax record: an ASCII stand-in. */
 function asciiStub(name: string): string {
   return name.replace(/[^\x20-\x7e]/g, '_').slice(-100);

@@ -17,8 +17,8 @@ import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Problem } from '../core/ports.js';
-import { feedEntries, volumeHeader, type FedEntry, type PreparedEntry } from './tar-entries.js';
-import { TarPack } from './tar-pack.js';
+import { feedEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
+import { TarPack, volumeHeader } from './tar-pack.js';
 
 /** The session is gone (tar exited, the stream broke, or it stopped responding). */
 export class SessionDied extends Error {}
