@@ -1,6 +1,6 @@
 /**
- * Lines of a stream as they arrive, for outputs too large to gather first (a container listing,
- * a state file of 100,000 records).
+ * Lines of a stream as they arrive: for outputs too large to gather first (a container listing,
+ * a state file of 100,000 records), and for the answers of long-running processes.
  */
 import { StringDecoder } from 'node:string_decoder';
 
@@ -24,4 +24,23 @@ export async function forEachLine(
     rest = text.slice(from);
   }
   onLine(rest + decoder.end());
+}
+
+/**
+ * Call `onLine` for each '\n'-separated line of a stream that never ends while it is used (a
+ * long-running process's output), as each line arrives; a last line without its '\n' is not
+ * delivered.
+ */
+export function onLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  const decoder = new StringDecoder('utf8');
+  let buf = '';
+  stream.on('data', (chunk: Buffer) => {
+    buf += decoder.write(chunk);
+    let from = 0;
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n', from)) {
+      onLine(buf.slice(from, nl));
+      from = nl + 1;
+    }
+    buf = buf.slice(from);
+  });
 }

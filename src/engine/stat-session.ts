@@ -11,8 +11,8 @@
  * `stat`, and dies (the caller falls back) when a request is not answered in time, as in a
  * paused container.
  */
-import { StringDecoder } from 'node:string_decoder';
 import type { RemoteStat } from '../core/ports.js';
+import { onLines } from '../lines.js';
 import { chunkByBytes, MAX_ARGV_BYTES, parseStatLine, STAT_FORMAT } from './exec-tools.js';
 import { SessionDied, type ExecIO, type ExecStream } from './tar-session.js';
 
@@ -87,16 +87,7 @@ export class StatSession {
   }
 
   private async start(): Promise<StatSession> {
-    const decoder = new StringDecoder('utf8');
-    let buf = '';
-    this.exec.stdout.on('data', (chunk: Buffer) => {
-      buf += decoder.write(chunk);
-      let i: number;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        this.onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
+    onLines(this.exec.stdout, (line) => this.onLine(line));
     this.exec.stderr.resume();
     this.exec.conn.on('error', () => this.die('stream error'));
     this.exec.conn.on('close', () => this.die('the shell exited'));

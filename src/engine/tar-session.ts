@@ -15,10 +15,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type { Problem } from '../core/ports.js';
 import { feedEntries, type FedEntry, type PreparedEntry } from './tar-entries.js';
 import { TarPack, volumeHeader } from './tar-pack.js';
+import { onLines } from '../lines.js';
 
 /** The session is gone (tar exited, the stream broke, or it stopped responding). */
 export class SessionDied extends Error {}
@@ -209,27 +209,14 @@ export class TarSession {
   }
 
   private wire(): void {
-    this.lineReader(this.exec.stdout);
-    this.lineReader(this.exec.stderr);
+    const take = (line: string) => this.onLine(line.replace(/\r$/, ''));
+    onLines(this.exec.stdout, take);
+    onLines(this.exec.stderr, take);
     this.pack.pipe(this.socket);
     this.pack.on('data', (chunk: unknown) => (this.sent += (chunk as Buffer).length));
     this.pack.on('error', () => undefined);
     this.socket.on('error', (e: Error) => this.die(`stream error: ${e.message}`));
     this.socket.on('close', () => this.die('tar exited'));
-  }
-
-  private lineReader(stream: Readable): void {
-    const decoder = new StringDecoder('utf8');
-    let buf = '';
-    stream.on('data', (chunk: Buffer) => {
-      buf += decoder.write(chunk);
-      let i: number;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, i).replace(/\r$/, '');
-        buf = buf.slice(i + 1);
-        this.onLine(line);
-      }
-    });
   }
 
   private onLine(line: string): void {
