@@ -563,13 +563,23 @@ export class Session {
     for (const [i, rels] of b.paths) {
       n += rels.size;
       if (n > LEADING_MAX_PATHS) return false;
-      for (const a of rt.containers.values()) {
-        const rs = a.rules[i];
-        if (!rs || rs.halted) return false;
-        for (const rel of rels) if (rs.base.get(rel)?.kind !== 'file') return false;
-      }
+      for (const rel of rels) if (!this.heldEverywhere(rt, i, rel)) return false;
     }
     return n > 0 && rt.containers.size > 0;
+  }
+
+  /**
+   * The rule `rule` of every attached container, when each holds `rel` as a file from an
+   * earlier sync and is not halted; null otherwise.
+   */
+  private heldEverywhere(rt: ServiceRuntime, rule: number, rel: string): RuleSync[] | null {
+    const rules: RuleSync[] = [];
+    for (const a of rt.containers.values()) {
+      const rs = a.rules[rule];
+      if (!rs || rs.halted || rs.base.get(rel)?.kind !== 'file') return null;
+      rules.push(rs);
+    }
+    return rules;
   }
 
   /**
@@ -747,9 +757,7 @@ export class Session {
 
   /** Ask every container about a synced file's path now (see RemoteView.prefetch). */
   private prefetch(rt: ServiceRuntime, rule: number, rel: string): void {
-    const rules = [...rt.containers.values()].map((a) => a.rules[rule]);
-    if (rules.some((rs) => !rs || rs.halted || rs.base.get(rel)?.kind !== 'file')) return;
-    for (const rs of rules) rs!.prefetchRemote([rel]);
+    for (const rs of this.heldEverywhere(rt, rule, rel) ?? []) rs.prefetchRemote([rel]);
   }
 
   /**
