@@ -4,34 +4,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { StatSession } from './stat-session.js';
+import { localExecIO } from '../testing/local-exec.js';
 import type { ExecIO } from './tar-session.js';
 
 /** Run argv on this machine; `env` replaces PATH (to take stat away). */
 function localIO(started: string[][], env?: NodeJS.ProcessEnv): ExecIO {
-  return {
-    open(argv) {
-      started.push(argv);
-      const cmd = argv[0] === 'sh' ? '/bin/sh' : argv[0]!;
-      const child = spawn(cmd, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env });
-      const conn = new Duplex({
-        write: (chunk, _enc, cb) => void child.stdin.write(chunk, cb),
-        final: (cb) => {
-          child.stdin.end();
-          cb();
-        },
-        read: () => undefined,
-      });
-      child.on('close', () => conn.destroy());
-      return Promise.resolve({ conn, stdout: child.stdout, stderr: child.stderr });
-    },
-    run: () => Promise.resolve(),
-  };
+  return localExecIO({
+    started,
+    env,
+    rewrite: (argv) => [argv[0] === 'sh' ? '/bin/sh' : argv[0]!, ...argv.slice(1)],
+  });
 }
 
 describe('StatSession over an injected exec stream', () => {

@@ -4,38 +4,25 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
 import { prepareEntries } from './tar-entries.js';
 import { TarSession, type ExecIO } from './tar-session.js';
 import type { WriteEntry } from '../core/ports.js';
+import { localExecIO } from '../testing/local-exec.js';
 
 /** Run the session's argv on this machine, below `root` instead of the container's `/`. */
 function localIO(root: string, started: string[][]): ExecIO {
-  return {
-    open(argv) {
-      started.push(argv);
+  return localExecIO({
+    started,
+    rewrite: (argv) => {
       // never -P here: the members' names are absolute container paths
       const args = argv.slice(1).filter((a) => a !== '-P');
       args[args.indexOf('-C') + 1] = root;
-      const child = spawn(argv[0]!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      // the connection: writes go to tar's standard input; it closes when tar exits
-      const conn = new Duplex({
-        write: (chunk, _enc, cb) => void child.stdin.write(chunk, cb),
-        final: (cb) => {
-          child.stdin.end();
-          cb();
-        },
-        read: () => undefined,
-      });
-      child.on('close', () => conn.destroy());
-      return Promise.resolve({ conn, stdout: child.stdout, stderr: child.stderr });
+      return [argv[0]!, ...args];
     },
-    run: () => Promise.resolve(),
-  };
+  });
 }
 
 const file = (path: string, text: string): WriteEntry => ({
