@@ -68,8 +68,11 @@ describe('Session with a fake engine and clock', () => {
     rebuilds.length = 0;
   });
 
-  /** Start watching with the given x-sync of service web. */
-  async function open(svc: Record<string, unknown>): Promise<Session> {
+  /**
+   * Start watching with the given x-sync of service web; `up`: as `up` starts, a reconcile
+   * before compose's start and one after it, without watching the containers.
+   */
+  async function open(svc: Record<string, unknown>, o: { up?: boolean } = {}): Promise<Session> {
     session = new Session({
       model: model(dir, svc),
       engine,
@@ -83,8 +86,9 @@ describe('Session with a fake engine and clock', () => {
       },
     });
     await session.watchLocal();
+    if (o.up) await session.syncBeforeStart();
     await session.start();
-    await session.watch();
+    if (!o.up) await session.watch();
     return session;
   }
 
@@ -188,26 +192,14 @@ describe('Session with a fake engine and clock', () => {
   });
 
   test('a container reconciled before up, and left running by it, is not reconciled twice', async () => {
-    const start = async (svc: Record<string, unknown>) => {
-      session = new Session({
-        model: model(dir, svc),
-        engine,
-        clock,
-        reporter: (r) => records.push(r),
-        createWatcher: (onChange) => (watcher = new FakeWatcher(onChange)),
-      });
-      await session.watchLocal();
-      await session.syncBeforeStart();
-      // (here `up` runs `docker compose up -d`: the running container stays as it is)
-      await session.start();
-    };
-    await start({ sync: [{ source: './src', target: '/app' }] });
+    // (between the two, `up` runs `docker compose up -d`: the running container stays)
+    await open({ sync: [{ source: './src', target: '/app' }] }, { up: true });
     assert.deepEqual(web.scans, ['/app'], 'one reconcile of a one-way rule');
     assert.equal(web.text('/app/index.js'), 'one');
     await session!.stop();
     // a rule that moves files down looks again: the container side may have changed meanwhile
     web.scans.length = 0;
-    await start({ sync: [{ source: './src', target: '/app', mode: 'two-way' }] });
+    await open({ sync: [{ source: './src', target: '/app', mode: 'two-way' }] }, { up: true });
     assert.deepEqual(web.scans, ['/app', '/app']);
   });
 
