@@ -285,7 +285,9 @@ const defaultsShape = {
   exclude: patterns(
     'Patterns excluded from every sync rule (dockerignore syntax; a pattern without a slash matches at any depth).',
   ).optional(),
-  debounce: ms('Milliseconds of quiet before a batch is sent.').optional(),
+  debounce: ms(
+    'Milliseconds of quiet before a batch is sent. After an idle period, an edit of files every container already holds (up to 16, setting off no trigger) goes out 1 ms after its first event; what follows waits for quiet.',
+  ).optional(),
   maxWait: ms(
     'A batch is sent at the latest this many milliseconds after its first event.',
   ).optional(),

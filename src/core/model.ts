@@ -119,7 +119,10 @@ export interface ServiceSync {
   rebuild: string[];
   restart: RestartRule[];
   exec: ExecRule[];
-  /** Milliseconds of quiet before a batch is sent. */
+  /**
+   * Milliseconds of quiet before a batch is sent (an edit of synced files after an idle period
+   * goes out on the leading edge instead: Session.eager).
+   */
   debounce: number;
   /** A batch is sent at the latest this many milliseconds after its first event. */
   maxWait: number;
