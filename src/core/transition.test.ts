@@ -214,4 +214,26 @@ describe('nextState', () => {
     assert.equal(s.tree.size, 0);
     assert.equal(s.unsure!.size, 0);
   });
+
+  test('every record set or removed is marked dirty (what the journal writes), nothing else', () => {
+    const s = fresh({
+      d: dir(),
+      'd/a': file('1'),
+      'd/b': file('2'),
+      keep: file('k'),
+      x: file('x'),
+    });
+    s.dirty = new Set();
+    const local = tree({ keep: file('k'), x: file('y'), n: file('n') });
+    const remote = tree({
+      d: dir(),
+      'd/a': file('1'),
+      'd/b': file('2'),
+      keep: file('k'),
+      x: file('x'),
+    });
+    const { changed } = run('one-way-replica', local, remote, s);
+    assert.equal(changed, true);
+    assert.deepEqual([...s.dirty].sort(), ['d', 'd/a', 'd/b', 'n', 'x']);
+  });
 });

@@ -167,12 +167,19 @@ export interface MutableState {
   tree: Map<string, StateEntry>;
   unsure?: Set<string>;
   conflicts: Conflict[];
+  /**
+   * When present, every path whose record {@link applyTransition} sets or removes is added: what
+   * the store must write of this state besides its conflicts and unsure paths (a journal of the
+   * changed records instead of the whole tree).
+   */
+  dirty?: Set<string>;
 }
 
 /** Carry a transition out on `state`; true when anything changed. */
 export function applyTransition(state: MutableState, t: Transition): boolean {
   const tree = state.tree;
   const unsure = (state.unsure ??= new Set());
+  const dirty = state.dirty;
   let changed = t.conflictsChanged;
   for (const o of t.ops) {
     switch (o.op) {
@@ -182,12 +189,17 @@ export function applyTransition(state: MutableState, t: Transition): boolean {
         const gone = new Set(o.rels);
         const all = gone.has('');
         const hit = (k: string) => all || gone.has(k) || parentsOf(k).some((d) => gone.has(d));
-        for (const k of tree.keys()) if (hit(k)) changed = tree.delete(k) || changed;
+        for (const k of tree.keys())
+          if (hit(k) && tree.delete(k)) {
+            dirty?.add(k);
+            changed = true;
+          }
         for (const k of unsure) if (hit(k)) changed = unsure.delete(k) || changed;
         break;
       }
       case 'record':
         tree.set(o.rel, o.entry);
+        dirty?.add(o.rel);
         unsure.delete(o.rel);
         changed = true;
         break;
@@ -196,7 +208,10 @@ export function applyTransition(state: MutableState, t: Transition): boolean {
         changed = true;
         break;
       case 'drop':
-        changed = tree.delete(o.rel) || changed;
+        if (tree.delete(o.rel)) {
+          dirty?.add(o.rel);
+          changed = true;
+        }
         changed = unsure.delete(o.rel) || changed;
         break;
     }

@@ -141,8 +141,10 @@ describe('state store', () => {
     assert.deepEqual([...loaded.tree.keys()].sort(), ['a', 'b']);
 
     state.tree.set('c', fileEntry(3));
+    state.dirty?.add('c');
     saveStateSoon(path, meta, state);
     state.tree.delete('a');
+    state.dirty?.add('a');
     await saveStateNow(path, meta, state);
     await flushState(path); // the pending write was replaced: nothing older lands later
     await new Promise((r) => setTimeout(r, SAVE_DELAY_MS + 50));
@@ -157,5 +159,94 @@ describe('state store', () => {
     await new Promise((r) => setTimeout(r, SAVE_DELAY_MS + 200));
     assert.ok(await stat(path));
     assert.equal((await loadState(path, { target: '/app' })).tree.get('x')?.hash, 'h7');
+  });
+
+  const stored = { target: '/app', rule: meta.rule, container: meta.container };
+
+  /** A base of `n` records for `meta`, loaded back as the session would. */
+  async function based(n: number) {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'j.json');
+    const tree = new Map(Array.from({ length: n }, (_, i) => [`f${i}`, fileEntry(i)]));
+    await saveState(path, meta, { tree, conflicts: [] });
+    return { path, state: await loadState(path, stored) };
+  }
+
+  test('a change appends its records to a journal; the base is not rewritten', async () => {
+    const { path, state } = await based(100);
+    assert.ok(state.stored && state.gen && state.dirty);
+    const base = await readFile(path, 'utf8');
+    state.tree.set('f1', fileEntry(1001));
+    state.tree.set('new', fileEntry(7));
+    state.tree.delete('f2');
+    for (const p of ['f1', 'new', 'f2']) state.dirty.add(p);
+    state.conflicts = [{ path: 'f3', reason: 'modified on both sides' }];
+    state.unsure = new Set(['f4']);
+    await saveStateNow(path, meta, state);
+    state.tree.set('f5', fileEntry(1005));
+    state.dirty.add('f5');
+    await saveStateNow(path, meta, state);
+    assert.equal(await readFile(path, 'utf8'), base);
+    const journal = (await readFile(`${path}.journal`, 'utf8')).split('\n').filter(Boolean);
+    assert.equal(journal.length, 2);
+    assert.deepEqual(JSON.parse(journal[1]!).s, [
+      ['f5', ['file', 'h1005', 1005, 1005.5, 1005, 1005]],
+    ]);
+    const back = await loadState(path, stored);
+    assert.deepEqual([...back.tree].sort(), [...state.tree].sort());
+    assert.deepEqual(back.conflicts, state.conflicts);
+    assert.deepEqual([...back.unsure!], ['f4']);
+    assert.equal(back.journaled, 4);
+  });
+
+  test('a journal line torn by a crash is skipped, and later lines still apply', async () => {
+    const { path, state } = await based(10);
+    state.tree.set('f1', fileEntry(11));
+    state.dirty!.add('f1');
+    await saveStateNow(path, meta, state);
+    const text = await readFile(`${path}.journal`, 'utf8');
+    await writeFile(`${path}.journal`, `${text}${text.slice(0, 20)}`); // torn: no newline
+    const again = await loadState(path, stored);
+    assert.equal(again.tree.get('f1')?.hash, 'h11');
+    again.tree.set('f2', fileEntry(12));
+    again.dirty!.add('f2');
+    await saveStateNow(path, meta, again);
+    const back = await loadState(path, stored);
+    assert.equal(back.tree.get('f1')?.hash, 'h11');
+    assert.equal(back.tree.get('f2')?.hash, 'h12');
+  });
+
+  test('past a quarter of the tree the journal is folded into a new base', async () => {
+    const { path, state } = await based(40_000);
+    const change = (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) {
+        state.tree.set(`f${i}`, fileEntry(i + 1));
+        state.dirty!.add(`f${i}`);
+      }
+    };
+    change(0, 9_000);
+    await saveStateNow(path, meta, state);
+    assert.ok(await stat(`${path}.journal`));
+    change(9_000, 2_000); // 11,000 records: past 10,000, the limit of a tree of 40,000
+    await saveStateNow(path, meta, state);
+    assert.equal(await stat(`${path}.journal`).catch(() => null), null);
+    assert.equal(state.journaled, 0);
+    const back = await loadState(path, stored);
+    assert.equal(back.tree.get('f10999')?.hash, 'h11000');
+    assert.equal(back.tree.get('f11000')?.hash, 'h11000');
+  });
+
+  test('lines of an older base are ignored; a base for another container takes no journal', async () => {
+    const { path, state } = await based(10);
+    state.tree.set('f1', fileEntry(11));
+    state.dirty!.add('f1');
+    await saveStateNow(path, meta, state);
+    const old = await readFile(`${path}.journal`, 'utf8');
+    state.tree.set('f1', fileEntry(21));
+    await saveState(path, meta, state); // a new base, then the journal of the old one is back
+    await writeFile(`${path}.journal`, old);
+    assert.equal((await loadState(path, stored)).tree.get('f1')?.hash, 'h21');
+    const other = await loadState(path, { ...stored, container: 'p-web-2' });
+    assert.equal(other.gen, undefined); // its next write is a whole base
   });
 });

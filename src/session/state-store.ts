@@ -1,8 +1,13 @@
 /**
  * The last-synced state of one rule in one container: per path the content both sides agreed
- * on, plus quick-check data. Stored as JSON under `.composync/state/`, written atomically.
+ * on, plus quick-check data. Stored as JSON under `.composync/state/`: a base file written
+ * atomically, one record per line, and beside it a journal (`<file>.journal`) to which a watch
+ * batch appends only the records it changed; the journal is folded into a new base once it
+ * holds about a quarter of the tree's records.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { appendFile, rm } from 'node:fs/promises';
 import type { Conflict } from '../core/reconcile.js';
 import type { EntryKind, StateEntry, StateTree } from '../core/tree.js';
 import { forEachLine } from '../lines.js';
@@ -19,6 +24,8 @@ interface StateFile {
   /** The container's id: a recreated container keeps its name but not its id. */
   containerId?: string;
   target: string;
+  /** The generation of this base: the journal's lines that carry another one are ignored. */
+  gen?: string;
   entries: Record<string, Row>;
   conflicts: Conflict[];
   /** Paths whose last write into the container may or may not have landed. */
@@ -45,6 +52,15 @@ export interface RuleState {
    * checks that this rule had content before (an empty new target is then suspect).
    */
   predecessor?: number;
+  /**
+   * The generation of the base file on disk that holds this state (with its journal), when
+   * that file was written for the same rule, container and target; the records changed since
+   * then are in `dirty` (kept up to date by applyTransition), and `journaled` records are in the
+   * journal already. Without a generation the next write is a whole new base.
+   */
+  gen?: string;
+  dirty?: Set<string>;
+  journaled?: number;
 }
 
 /**
@@ -73,15 +89,66 @@ export async function loadState(
       data.containerId === expect.containerId &&
       data.rule === expect.rule &&
       data.container === expect.container;
-    return {
+    const state: RuleState = {
       tree: data.tree,
       conflicts: data.conflicts ?? [],
       unsure: new Set(data.unsure ?? []),
       stored,
     };
+    if (data.gen !== undefined) {
+      const journaled = await readJournal(path, data.gen, state);
+      // a journal extends only a base written for this very rule, container and target
+      if (stored) Object.assign(state, { gen: data.gen, dirty: new Set(), journaled });
+    }
+    return state;
   } catch {
     return { tree: new Map(), conflicts: [], unsure: new Set() };
   }
+}
+
+const journalPath = (path: string) => `${path}.journal`;
+
+/** One journal line: the records a write changed, and the conflicts and unsure paths after it. */
+interface JournalLine {
+  /** The generation of the base this line extends. */
+  g: string;
+  s: [string, Row][];
+  d: string[];
+  c: Conflict[];
+  u: string[];
+}
+
+/**
+ * Apply the journal lines of generation `gen` to `state`; the number of records they hold. A
+ * line torn by a crash is skipped: the records it held are older in the state than on either
+ * side, and an old or missing record is compared on both sides again, never trusted blindly.
+ */
+async function readJournal(path: string, gen: string, state: RuleState): Promise<number> {
+  let records = 0;
+  const take = (line: string) => {
+    if (line === '') return;
+    let j: JournalLine;
+    try {
+      j = JSON.parse(line) as JournalLine;
+    } catch {
+      return;
+    }
+    if (j.g !== gen) return;
+    for (const [p, row] of j.s) state.tree.set(p, entryOf(row));
+    for (const p of j.d) state.tree.delete(p);
+    state.conflicts = j.c;
+    state.unsure = new Set(j.u);
+    records += j.s.length + j.d.length;
+  };
+  try {
+    await forEachLine(
+      createReadStream(journalPath(path), { encoding: 'utf8' }) as AsyncIterable<string>,
+      take,
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return records;
 }
 
 /** One record of the file → its entry, one object literal per shape. */
@@ -154,17 +221,30 @@ type Meta = { rule: string; container: string; containerId?: string; target: str
 /** Entries serialized between two yields to the event loop. */
 const CHUNK = 2000;
 
+const rowOf = (e: StateEntry): Row => [
+  e.kind,
+  e.hash ?? e.link ?? null,
+  e.lSize,
+  e.lMtimeMs,
+  e.rSize,
+  e.rMtime,
+];
+
 /**
- * Write a state now (atomically), one record per line. The tree is copied first and serialized
- * in chunks that are written as they are made, yielding between them, so a state of 100,000
- * entries never blocks the event loop for long (a watch batch arriving meanwhile is not held
- * up) and never exists as one string. Entries are replaced in the tree, never changed in
- * place, so the copy is consistent.
+ * Write a state now as a new base (atomically), one record per line, and drop the journal. The
+ * tree is copied first and serialized in chunks that are written as they are made, yielding
+ * between them, so a state of 100,000 entries never blocks the event loop for long (a watch
+ * batch arriving meanwhile is not held up) and never exists as one string. Entries are replaced
+ * in the tree, never changed in place, so the copy is consistent; what changes after the copy
+ * is left in `dirty` for the journal.
  */
 export async function saveState(path: string, meta: Meta, state: RuleState): Promise<void> {
+  const gen = randomBytes(6).toString('hex');
   const rows = [...state.tree];
+  state.gen = undefined;
+  state.dirty = new Set();
   const conflicts = JSON.stringify(state.conflicts);
-  const head = JSON.stringify({ version: VERSION, ...meta });
+  const head = JSON.stringify({ version: VERSION, ...meta, gen });
   const unsure = state.unsure?.size ? `,"unsure":${JSON.stringify([...state.unsure])}` : '';
   async function* text() {
     yield `${head.slice(0, -1)},${ENTRIES_OPEN}\n`;
@@ -173,14 +253,62 @@ export async function saveState(path: string, meta: Meta, state: RuleState): Pro
       let part = '';
       for (let j = i; j < Math.min(i + CHUNK, rows.length); j++) {
         const [p, e] = rows[j]!;
-        const row: Row = [e.kind, e.hash ?? e.link ?? null, e.lSize, e.lMtimeMs, e.rSize, e.rMtime];
-        part += `${JSON.stringify(p)}:${JSON.stringify(row)}${j < rows.length - 1 ? ',' : ''}\n`;
+        part += `${JSON.stringify(p)}:${JSON.stringify(rowOf(e))}${j < rows.length - 1 ? ',' : ''}\n`;
       }
       yield part;
     }
     yield `},"conflicts":${conflicts}${unsure}}\n`;
   }
   await writeFileAtomic(path, text());
+  // lines of the old generation left by a failed removal are ignored on load
+  await rm(journalPath(path), { force: true }).catch(() => undefined);
+  state.gen = gen;
+  state.journaled = 0;
+}
+
+/**
+ * Journal records past which the next write is a new base: a quarter of the tree (at least
+ * 10,000), so a load reads at most a quarter more records than the tree holds, and the base's
+ * rewrite is paid once per that many changed records rather than once per batch.
+ */
+const journalLimit = (size: number) => Math.max(10_000, size >> 2);
+
+/**
+ * Write what changed of a state: the records in `dirty` appended to the journal as one line,
+ * when the base on disk holds the rest and the journal has room; else a new base. A watch batch
+ * on a tree of a million records then writes its few records, not the million (which took
+ * about 4 s of CPU a write and held every edit behind it).
+ */
+export async function writeState(path: string, meta: Meta, state: RuleState): Promise<void> {
+  const { gen, dirty } = state;
+  const journaled = state.journaled ?? 0;
+  if (
+    gen === undefined ||
+    dirty === undefined ||
+    journaled + dirty.size > journalLimit(state.tree.size)
+  )
+    return saveState(path, meta, state);
+  state.dirty = new Set();
+  const line: JournalLine = {
+    g: gen,
+    s: [],
+    d: [],
+    c: state.conflicts,
+    u: [...(state.unsure ?? [])],
+  };
+  for (const p of dirty) {
+    const e = state.tree.get(p);
+    if (e) line.s.push([p, rowOf(e)]);
+    else line.d.push(p);
+  }
+  try {
+    // a line torn by a crash is followed by a newline before the next one
+    await appendFile(journalPath(path), `\n${JSON.stringify(line)}\n`);
+    state.journaled = journaled + dirty.size;
+  } catch (err) {
+    state.gen = undefined; // what this line held is written with the next base
+    throw err;
+  }
 }
 
 /**
@@ -202,13 +330,24 @@ const writing = new Map<string, Promise<void>>();
 
 /** Write a state within {@link SAVE_DELAY_MS}; later calls before then share the write. */
 export function saveStateSoon(path: string, meta: Meta, state: RuleState): void {
-  const write = () => saveState(path, meta, state);
+  const write = () => writeState(path, meta, state);
   const p = pending.get(path);
   if (p) {
     p.write = write;
     return;
   }
   pending.set(path, { timer: setTimeout(() => void flushState(path), SAVE_DELAY_MS), write });
+}
+
+/** Run `write` after any write of `path` in progress: two writes of one state never overlap. */
+function enqueue(path: string, write: () => Promise<void>): Promise<void> {
+  const next = (writing.get(path) ?? Promise.resolve()).then(write);
+  const settled = next.catch(() => undefined);
+  writing.set(path, settled);
+  void settled.then(() => {
+    if (writing.get(path) === settled) writing.delete(path);
+  });
+  return next;
 }
 
 /** Write a state now, replacing a pending write of it; after any write of it in progress. */
@@ -218,8 +357,7 @@ export async function saveStateNow(path: string, meta: Meta, state: RuleState): 
     clearTimeout(p.timer);
     pending.delete(path);
   }
-  await writing.get(path);
-  await saveState(path, meta, state);
+  await enqueue(path, () => writeState(path, meta, state));
 }
 
 /** Write a pending state of `path` now, and wait for any write of it in progress. */
@@ -228,12 +366,7 @@ export async function flushState(path: string): Promise<void> {
   if (p) {
     clearTimeout(p.timer);
     pending.delete(path);
-    const prev = writing.get(path) ?? Promise.resolve();
-    const next = prev.then(p.write).catch(() => undefined);
-    writing.set(path, next);
-    void next.then(() => {
-      if (writing.get(path) === next) writing.delete(path);
-    });
+    void enqueue(path, p.write).catch(() => undefined);
   }
   await writing.get(path);
 }
