@@ -4,16 +4,15 @@
  * unchanged, so COMPOSE_FILE, COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, DOCKER_HOST and
  * DOCKER_CONTEXT behave exactly as they do for compose (compose reads them itself).
  *
- * Lifecycle calls (up, build, down, start, ps) go through the npm `docker-compose` package.
- * `config` and `version`, which every command waits on before anything else, spawn compose
- * directly: the package resolves each call half a second after compose exits (a fixed delay in
- * its exit handler), which doubled the start-up of every command. `logs` spawns compose directly
- * too: the package offers no way to stop a followed command.
+ * Every call spawns compose itself. The npm `docker-compose` package, which ran the lifecycle
+ * calls before, resolves each call half a second after compose exits (a fixed delay in its exit
+ * handler): `watch` paid it twice before watching (create, then up), `up`, `down` and every
+ * rebuild once or more. `logs` needs a followed command it can stop, which the package never
+ * offered either.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { stripVTControlCharacters } from 'node:util';
-import * as compose from 'docker-compose';
 import type { ProjectOptions } from '../core/model.js';
 import { ComposeError, EXIT_FAILED, EXIT_USAGE } from '../errors.js';
 
@@ -101,7 +100,7 @@ export class ComposeCli {
    * install compose when docker or its compose plugin is missing.
    */
   async version(): Promise<string> {
-    const r = await this.run('version', ['--short'], { globals: false, direct: true });
+    const r = await this.run('version', ['--short'], { globals: false });
     return r.out.trim().replace(/^v/, '');
   }
 
@@ -116,7 +115,7 @@ export class ComposeCli {
 
   /** {@link configYaml} plus the warnings compose printed (unset variables, obsolete keys...). */
   async config(): Promise<{ yaml: string; warnings: string[] }> {
-    const r = await this.run('config', [], { exitCode: EXIT_USAGE, direct: true });
+    const r = await this.run('config', [], { exitCode: EXIT_USAGE });
     return { yaml: r.out, warnings: composeWarnings(r.err) };
   }
 
@@ -145,7 +144,7 @@ export class ComposeCli {
 
   /** `docker compose images -q SERVICE`: the IDs of the images the service's containers use. */
   async imageIds(service: string): Promise<string[]> {
-    const r = await this.run('images', ['-q', service], { direct: true });
+    const r = await this.run('images', ['-q', service]);
     return [...new Set(r.out.split('\n').map((l) => l.trim()))].filter(Boolean);
   }
 
@@ -280,25 +279,9 @@ export class ComposeCli {
       globals?: boolean;
       onOutput?: (chunk: string) => void;
       exitCode?: number;
-      /** Spawn compose itself instead of going through the package (no exit delay). */
-      direct?: boolean;
     } = {},
   ): Promise<ComposeResult> {
     const fail = (err: unknown) => toComposeError(err, command, opts.exitCode ?? EXIT_FAILED);
-    if (!opts.direct) {
-      const onOutput = opts.onOutput;
-      try {
-        return await compose.execCompose(command, args, {
-          cwd: this.project.cwd,
-          env: this.project.env,
-          executable: { executablePath: this.dockerPath },
-          composeOptions: opts.globals === false ? [] : this.globalArgs,
-          callback: onOutput ? (chunk) => onOutput(chunk.toString()) : undefined,
-        });
-      } catch (err) {
-        throw fail(err);
-      }
-    }
     const argv = ['compose', ...(opts.globals === false ? [] : this.globalArgs), command, ...args];
     return new Promise((resolve, reject) => {
       const child = spawn(this.dockerPath, argv, {
