@@ -205,10 +205,12 @@ export async function scanLocal(
       problems,
     );
     const subdirs: string[] = [];
-    await pool(dirents, HASH_CONCURRENCY, async (d) => {
+    // one synchronous pass over the directory, yielding now and then: an async step per entry
+    // cost more than its lstat
+    for (const d of dirents) {
       const rel = joinRel(dirRel, d.name);
       const isDir = d.isDirectory();
-      if (isDir && filter.canSkipDir(rel)) return;
+      if (isDir && filter.canSkipDir(rel)) continue;
       const excluded = filter.excluded(rel, isDir);
       if (isDir) {
         if (!excluded) {
@@ -218,25 +220,26 @@ export async function scanLocal(
           if (e) tree.set(rel, e);
         }
         subdirs.push(rel);
-        return;
+        continue;
       }
-      if (excluded) return;
-      if (d.isSymbolicLink() && filter.symlinks === 'ignore') return;
+      if (excluded) continue;
+      if (d.isSymbolicLink() && filter.symlinks === 'ignore') continue;
       const st = lstatOrNull(join(root, rel));
       if (!st && d.name.includes('\uFFFD')) problems.push(invalidName(rel));
-      await breather();
+      const pause = breather();
+      if (pause) await pause;
       const e = st && entryFromStats(st);
-      if (!e || e.kind === 'dir') return;
+      if (!e || e.kind === 'dir') continue;
       const hash = e.kind === 'file' ? recordedHash(base.get(rel), e) : undefined;
       if (hash !== undefined) {
         // unchanged since the last sync: complete as one object (a property added later would
         // cost every entry an extra properties array)
         tree.set(rel, { kind: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, hash });
-        return;
+        continue;
       }
       tree.set(rel, e);
       toComplete.push(rel);
-    });
+    }
     for (const s of subdirs.sort()) await walk(s);
   };
   await walk('');
