@@ -221,4 +221,31 @@ describe('push and pull plans', () => {
     assert.deepEqual(plan.deleteRemote, ['k']);
     assert.deepEqual(plan.agreed, ['b']);
   });
+
+  test('whatever order the trees hold their paths in, actions come parents first', () => {
+    // children inserted before their parents, the container's paths before the local ones
+    const local = new Map<string, Entry>([
+      ['z/b/f', v1],
+      ['z/b', dir()],
+      ['z', dir()],
+      ['a', v1],
+    ]);
+    const remote = new Map<string, Entry>([
+      ['y/x/g', v0],
+      ['y/x', dir()],
+      ['y', dir()],
+      ['a', v0],
+    ]);
+    const base = new Map<string, StateEntry>([
+      ['y/x/g', st(v0)],
+      ['y/x', st(dir())],
+      ['y', st(dir())],
+      ['a', st(v0)],
+      ['gone', st(v0)],
+    ]);
+    const plan = planSync({ local, remote, base, mode: 'one-way-replica' });
+    assert.deepEqual(plan.upload, ['a', 'z', 'z/b', 'z/b/f']);
+    assert.deepEqual(plan.deleteRemote, ['y']); // collapsed to the topmost directory
+    assert.deepEqual(plan.gone, ['gone']);
+  });
 });
