@@ -71,9 +71,10 @@ export interface WriteResult {
 /** What was last recorded at a container path (see {@link ContainerChannel.scanKnown}). */
 export interface KnownEntry {
   kind: EntryKind;
-  size: number;
-  /** Whole seconds. */
-  mtime: number;
+  /** The container-side size recorded. */
+  rSize: number;
+  /** The container-side mtime recorded, whole seconds. */
+  rMtime: number;
   hash?: string;
   link?: string;
 }

@@ -419,8 +419,8 @@ export class DockerChannel implements ContainerChannel {
       }
       const k = known(rel);
       // a symlink's size is the length of its text; the record keeps the text itself
-      if (k === undefined || k.kind !== kind || k.mtime !== e.mtime) unknown.push(rel);
-      else if (kind === 'file' && k.size === e.size && k.hash !== undefined)
+      if (k === undefined || k.kind !== kind || k.rMtime !== e.mtime) unknown.push(rel);
+      else if (kind === 'file' && k.rSize === e.size && k.hash !== undefined)
         tree.set(rel, { kind, size: e.size, mtimeMs, mode, hash: k.hash });
       else if (kind === 'symlink' && k.link !== undefined && Buffer.byteLength(k.link) === e.size)
         tree.set(rel, { kind, size: 0, mtimeMs, mode, link: k.link });

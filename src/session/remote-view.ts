@@ -57,13 +57,21 @@ export class RemoteView {
       });
       return out;
     }
-    // what the state recorded spares reading the files that did not change since
+    // what the state recorded spares reading the files that did not change since; a state
+    // entry is what the listing asks for (its container-side size and mtime), as it is
+    const state = this.state();
+    const direct = this.rule.kind === 'dir'; // container paths are the rule's paths
     const tree = await this.channel.scanKnown(this.targetAbs, (remoteRel) => {
-      const rel = fromContainerRel(this.rule, remoteRel);
-      const b = rel ? this.state().get(rel) : undefined;
-      return b && { kind: b.kind, size: b.rSize, mtime: b.rMtime, hash: b.hash, link: b.link };
+      const rel = direct ? remoteRel : fromContainerRel(this.rule, remoteRel);
+      return rel ? state.get(rel) : undefined;
     });
     if (!tree) return out;
+    if (direct) {
+      // the listing's own tree, filtered in place: no second map of every entry
+      for (const [rel, e] of tree)
+        if (rel === '' || this.filter.excludedBoth(rel, e.kind === 'dir')) tree.delete(rel);
+      return tree;
+    }
     for (const [remoteRel, e] of tree) {
       const rel = fromContainerRel(this.rule, remoteRel);
       if (rel === null || rel === '') continue;
