@@ -249,4 +249,20 @@ describe('state store', () => {
     const other = await loadState(path, { ...stored, container: 'p-web-2' });
     assert.equal(other.gen, undefined); // its next write is a whole base
   });
+
+  test('the records a predecessor container had, journal included, tell a recreated one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'pred.json');
+    const c1 = { ...meta, containerId: 'c1' };
+    await saveState(path, c1, { tree: new Map(), conflicts: [] });
+    const state = await loadState(path, { ...stored, containerId: 'c1' });
+    for (let i = 0; i < 3; i++) {
+      state.tree.set(`f${i}`, fileEntry(i));
+      state.dirty!.add(`f${i}`);
+    }
+    await saveStateNow(path, c1, state);
+    const recreated = await loadState(path, { ...stored, containerId: 'c2' });
+    assert.equal(recreated.tree.size, 0);
+    assert.equal(recreated.predecessor, 3);
+  });
 });

@@ -81,25 +81,24 @@ export async function loadState(
       if (expect.containerId && head.containerId && head.containerId !== expect.containerId)
         foreign = true;
     });
-    if (foreign)
-      return { tree: new Map(), conflicts: [], unsure: new Set(), predecessor: data.tree.size };
-    // a file in the old one-line layout is rewritten by the next reconcile
-    const stored =
-      !data.oneLine &&
-      data.containerId === expect.containerId &&
-      data.rule === expect.rule &&
-      data.container === expect.container;
     const state: RuleState = {
       tree: data.tree,
       conflicts: data.conflicts ?? [],
       unsure: new Set(data.unsure ?? []),
-      stored,
     };
-    if (data.gen !== undefined) {
-      const journaled = await readJournal(path, data.gen, state);
-      // a journal extends only a base written for this very rule, container and target
-      if (stored) Object.assign(state, { gen: data.gen, dirty: new Set(), journaled });
-    }
+    // the journal belongs to its base whatever container reads it
+    const journaled = data.gen === undefined ? 0 : await readJournal(path, data.gen, state);
+    if (foreign)
+      return { tree: new Map(), conflicts: [], unsure: new Set(), predecessor: state.tree.size };
+    // a file in the old one-line layout is rewritten by the next reconcile
+    state.stored =
+      !data.oneLine &&
+      data.containerId === expect.containerId &&
+      data.rule === expect.rule &&
+      data.container === expect.container;
+    // a journal is extended only for this very rule, container and target
+    if (state.stored && data.gen !== undefined)
+      Object.assign(state, { gen: data.gen, dirty: new Set(), journaled });
     return state;
   } catch {
     return { tree: new Map(), conflicts: [], unsure: new Set() };
