@@ -145,9 +145,20 @@ export interface ContainerChannel {
    * mtime in the container still match takes the recorded hash or link text instead of being
    * read; only the others are read. It lists through the image's `find` and `stat` where it has
    * them (an accelerator: no content crosses the wire for unchanged files); otherwise, or when
-   * much is unknown, it is scan().
+   * much is unknown, it is scan(). With `early`, a listing of `dir` started moments before by
+   * prefetchListing is the one parsed.
    */
-  scanKnown(dir: string, known: (rel: string) => KnownEntry | undefined): Promise<Tree | null>;
+  scanKnown(
+    dir: string,
+    known: (rel: string) => KnownEntry | undefined,
+    opts?: { early?: boolean },
+  ): Promise<Tree | null>;
+  /**
+   * Start the listing of `dir` for the `scanKnown(dir, .., { early: true })` about to come, so
+   * the container lists while the caller loads what the scan needs. Optional: without it, the
+   * scan lists when it is asked.
+   */
+  prefetchListing?(dir: string): void;
   /** Stat absolute container paths; null for missing ones. */
   stat(paths: string[]): Promise<Map<string, RemoteStat | null>>;
   /**

@@ -7,6 +7,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type {
   ContainerChannel,
@@ -67,6 +69,12 @@ export const EXEC_STAT_MIN = 128;
 
 /** A stat request unanswered this long (a paused container) goes to the endpoint instead. */
 const STAT_SESSION_TIMEOUT_MS = 5000;
+/** How long a listing started by prefetchListing may wait for its scanKnown. */
+const EARLY_LISTING_MS = 10_000;
+
+/** A directory as listings name it: normalized, without a trailing slash. */
+const listedDir = (dir: string) => posix.normalize(dir).replace(/(.)\/+$/, '$1');
+const listArgv = (dir: string) => ['sh', '-c', LIST_SCRIPT, 'sh', dir];
 
 /**
  * The ContainerChannel of one running container (see the port's contract). Writes and
@@ -78,6 +86,15 @@ export class DockerChannel implements ContainerChannel {
   readonly info: ContainerInfo;
   private readonly calls: EngineCalls;
   private session: TarSession | undefined;
+  /** A listing started ahead of its scan (prefetchListing). */
+  private early:
+    | {
+        dir: string;
+        at: number;
+        out: PassThrough;
+        done: Promise<{ exitCode: number }>;
+      }
+    | undefined;
   private opening: Promise<TarSession> | undefined;
   private userDb: Promise<UserDb> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -398,14 +415,42 @@ export class DockerChannel implements ContainerChannel {
     return this.archive.scan(norm, dir);
   }
 
+  /**
+   * Start the listing of `dir` that the next `scanKnown(dir, .., { early: true })` parses, so
+   * the container's `find` runs while the caller does other work (loads the rule's state); its
+   * output is held meanwhile. Within {@link EARLY_LISTING_MS} or not at all: a listing is a
+   * snapshot of the container, and an old one must not stand in for a new one.
+   */
+  prefetchListing(dir: string): void {
+    if (!this.opts.hasSh || this.onTmpfs(dir) || this.closed) return;
+    this.dropEarlyListing();
+    const norm = listedDir(dir);
+    const out = new PassThrough({ highWaterMark: 64 << 20 });
+    const done = this.tools.output(
+      `list ${norm} (find, stat, started early)`,
+      listArgv(norm),
+      (s) => pipeline(s, out),
+    );
+    done.catch(() => out.destroy());
+    this.early = { dir: norm, at: performance.now(), out, done };
+  }
+
+  private dropEarlyListing(): void {
+    const e = this.early;
+    this.early = undefined;
+    if (e) e.out.resume(); // read to its end and dropped
+  }
+
   async scanKnown(
     dir: string,
     known: (rel: string) => KnownEntry | undefined,
+    opts: { early?: boolean } = {},
   ): Promise<Tree | null> {
     this.assertOpen();
+    const early = this.early;
+    this.early = undefined;
     if (!this.opts.hasSh || this.onTmpfs(dir)) return this.scan(dir);
-    const norm = posix.normalize(dir).replace(/(.)\/+$/, '$1');
-    const argv = ['sh', '-c', LIST_SCRIPT, 'sh', norm];
+    const norm = listedDir(dir);
     const tree: Tree = new Map();
     const unknown: string[] = [];
     // each entry is taken as it arrives; object literals of one shape per kind (a spread plus a
@@ -426,9 +471,21 @@ export class DockerChannel implements ContainerChannel {
         tree.set(rel, { kind, size: 0, mtimeMs, mode, link: k.link });
       else unknown.push(rel);
     };
-    const r = await this.tools.output(`list ${norm} (find, stat)`, argv, (out) =>
-      parseListing(out, take),
-    );
+    let r: { value: boolean; exitCode: number };
+    if (
+      early &&
+      opts.early &&
+      early.dir === norm &&
+      performance.now() - early.at < EARLY_LISTING_MS
+    ) {
+      const [value, listed] = await Promise.all([parseListing(early.out, take), early.done]);
+      r = { value, exitCode: listed.exitCode };
+    } else {
+      if (early) early.out.resume();
+      r = await this.tools.output(`list ${norm} (find, stat)`, listArgv(norm), (out) =>
+        parseListing(out, take),
+      );
+    }
     if (r.exitCode === 3) return null; // no such directory
     if (r.exitCode !== 0 || !r.value) return this.scan(dir); // no find or stat, or odd names
     // reading many paths costs one archive of the whole directory: that is a scan
@@ -531,6 +588,7 @@ export class DockerChannel implements ContainerChannel {
     for (const h of this.watches) await h.stop();
     this.watches.clear();
     this.closed = true;
+    this.dropEarlyListing();
     await this.queue;
     await (this.opening?.catch(() => undefined) ?? Promise.resolve());
     await this.session?.close();

@@ -39,8 +39,11 @@ export class RemoteView {
     private readonly state: () => StateTree,
   ) {}
 
-  /** Scan the container side of the rule, as rule-relative entries the rule covers. */
-  async scan(): Promise<Tree> {
+  /**
+   * Scan the container side of the rule, as rule-relative entries the rule covers. With
+   * `early`, a listing started by {@link prefetchListing} when the rule was opened is used.
+   */
+  async scan(opts: { early?: boolean } = {}): Promise<Tree> {
     const out: Tree = new Map();
     if (this.rule.kind === 'file') {
       const st = (await this.channel.stat([this.targetAbs])).get(this.targetAbs);
@@ -61,10 +64,14 @@ export class RemoteView {
     // entry is what the listing asks for (its container-side size and mtime), as it is
     const state = this.state();
     const direct = this.rule.kind === 'dir'; // container paths are the rule's paths
-    const tree = await this.channel.scanKnown(this.targetAbs, (remoteRel) => {
-      const rel = direct ? remoteRel : fromContainerRel(this.rule, remoteRel);
-      return rel ? state.get(rel) : undefined;
-    });
+    const tree = await this.channel.scanKnown(
+      this.targetAbs,
+      (remoteRel) => {
+        const rel = direct ? remoteRel : fromContainerRel(this.rule, remoteRel);
+        return rel ? state.get(rel) : undefined;
+      },
+      opts,
+    );
     if (!tree) return out;
     if (direct) {
       // the listing's own tree, filtered in place: no second map of every entry
@@ -159,6 +166,11 @@ export class RemoteView {
       }
     }
     return remote;
+  }
+
+  /** Start the listing of the whole target for the scan of the reconcile that follows. */
+  prefetchListing(): void {
+    if (this.rule.kind !== 'file') this.channel.prefetchListing?.(this.targetAbs);
   }
 
   /**

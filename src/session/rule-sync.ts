@@ -152,12 +152,18 @@ export class RuleSync {
     return this.state.conflicts;
   }
 
-  async open(): Promise<void> {
+  /**
+   * Load the rule's state and what it needs. With `reconcile` (an initial sync follows at once),
+   * the listing of the container's target starts first, so the container lists while the state
+   * loads (100,000 records: about 0.25 s).
+   */
+  async open(opts: { reconcile?: boolean } = {}): Promise<void> {
     // `target: .` with an image whose WORKDIR is / (the config refuses an explicit root)
     if (this.targetAbs === '/')
       throw new Error(
         `rule ${this.rule.id}: its target resolves to the container root in ${this.channel.container.name}; refusing to sync there (name a directory below it)`,
       );
+    if (opts.reconcile) this.remote.prefetchListing();
     this.state = await loadState(this.statePath, {
       target: this.targetAbs,
       containerId: this.channel.container.id,
@@ -204,7 +210,7 @@ export class RuleSync {
     // copy into an empty target reads each file once, to send it)
     const [local, remote] = await Promise.all([
       opts.local ?? this.scanLocal({ deferHashNew: true }),
-      this.remote.scan(),
+      this.remote.scan({ early: true }),
     ]);
     await this.hashWhereNeeded(local.tree, remote);
     const plan = planSync({

@@ -239,7 +239,7 @@ export class Session {
           for (const rule of rt.svc.rules) {
             if (rule.initialSync === 'disabled') continue;
             const rs = new RuleSync(rule, channel, this.model, this.filters.get(rule.id)!);
-            await rs.open();
+            await rs.open({ reconcile: true });
             // a tmpfs is mounted at start: what is written under it now would be hidden
             if (tmpfs.some((m) => rs.targetAbs === m || rs.targetAbs.startsWith(`${m}/`))) continue;
             this.status.update(rs, { state: 'syncing' });
@@ -292,7 +292,10 @@ export class Session {
     const rules = rt.svc.rules.map(
       (r) => new RuleSync(r, channel, this.model, this.filters.get(r.id)!),
     );
-    for (const rs of rules) await rs.open();
+    // a rule reconciled right after it opens lists its container side while its state loads
+    const reconciles = (rs: RuleSync) =>
+      opts.initialSync !== false && (rs.rule.initialSync !== 'disabled' || !!opts.dryRun);
+    for (const rs of rules) await rs.open({ reconcile: reconciles(rs) });
     const attached: Attached = { ref, channel, rules, remoteWatches: [] };
     rt.containers.set(ref.id, attached);
     const reports: SyncReport[] = [];
