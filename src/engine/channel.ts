@@ -496,7 +496,8 @@ export class DockerChannel implements ContainerChannel {
         return;
       }
       const { hash, size } = await hashChunks(content);
-      tree.set(rel, { ...entry, size, hash });
+      // a literal, not a spread: one hidden class for all (see tar-entries' headerOf)
+      tree.set(rel, { kind: 'file', size, mtimeMs: entry.mtimeMs, mode: entry.mode, hash });
     });
     return tree;
   }

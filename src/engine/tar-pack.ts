@@ -178,7 +178,8 @@ export class TarPack extends Readable {
 
   /** Append an entry with all its content (files), or none (directories, symlinks). */
   entry(h: TarHeader, content?: Buffer): void {
-    this.append(encodeHeader(content ? { ...h, size: content.length } : h));
+    if (content) h.size = content.length;
+    this.append(encodeHeader(h));
     if (content && content.length) {
       this.append(content);
       this.append(padding(content.length));
