@@ -76,6 +76,14 @@ const EARLY_LISTING_MS = 10_000;
 const listedDir = (dir: string) => posix.normalize(dir).replace(/(.)\/+$/, '$1');
 const listArgv = (dir: string) => ['sh', '-c', LIST_SCRIPT, 'sh', dir];
 
+/** A listing of `dir` started at `at`, its output held in `out` until its scan reads it. */
+interface EarlyListing {
+  dir: string;
+  at: number;
+  out: PassThrough;
+  done: Promise<{ exitCode: number }>;
+}
+
 /**
  * The ContainerChannel of one running container (see the port's contract). Writes and
  * deletions are serialized in call order; the exec tar session is opened on first use and
@@ -87,14 +95,7 @@ export class DockerChannel implements ContainerChannel {
   private readonly calls: EngineCalls;
   private session: TarSession | undefined;
   /** A listing started ahead of its scan (prefetchListing). */
-  private early:
-    | {
-        dir: string;
-        at: number;
-        out: PassThrough;
-        done: Promise<{ exitCode: number }>;
-      }
-    | undefined;
+  private early: EarlyListing | undefined;
   private opening: Promise<TarSession> | undefined;
   private userDb: Promise<UserDb> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -423,7 +424,7 @@ export class DockerChannel implements ContainerChannel {
    */
   prefetchListing(dir: string): void {
     if (!this.opts.hasSh || this.onTmpfs(dir) || this.closed) return;
-    this.dropEarlyListing();
+    this.takeEarlyListing(null);
     const norm = listedDir(dir);
     const out = new PassThrough({ highWaterMark: 64 << 20 });
     const done = this.tools.output(
@@ -435,10 +436,16 @@ export class DockerChannel implements ContainerChannel {
     this.early = { dir: norm, at: performance.now(), out, done };
   }
 
-  private dropEarlyListing(): void {
+  /**
+   * The listing prefetchListing started for `dir`, when it is fresh and `wanted`; any other one
+   * is read to its end and dropped (its exec must not stay blocked on a full pipe).
+   */
+  private takeEarlyListing(dir: string | null, wanted = false): EarlyListing | undefined {
     const e = this.early;
     this.early = undefined;
-    if (e) e.out.resume(); // read to its end and dropped
+    if (e && wanted && e.dir === dir && performance.now() - e.at < EARLY_LISTING_MS) return e;
+    e?.out.resume();
+    return undefined;
   }
 
   async scanKnown(
@@ -447,10 +454,12 @@ export class DockerChannel implements ContainerChannel {
     opts: { early?: boolean } = {},
   ): Promise<Tree | null> {
     this.assertOpen();
-    const early = this.early;
-    this.early = undefined;
-    if (!this.opts.hasSh || this.onTmpfs(dir)) return this.scan(dir);
+    if (!this.opts.hasSh || this.onTmpfs(dir)) {
+      this.takeEarlyListing(null);
+      return this.scan(dir);
+    }
     const norm = listedDir(dir);
+    const early = this.takeEarlyListing(norm, opts.early);
     const tree: Tree = new Map();
     const unknown: string[] = [];
     // each entry is taken as it arrives; object literals of one shape per kind (a spread plus a
@@ -472,16 +481,10 @@ export class DockerChannel implements ContainerChannel {
       else unknown.push(rel);
     };
     let r: { value: boolean; exitCode: number };
-    if (
-      early &&
-      opts.early &&
-      early.dir === norm &&
-      performance.now() - early.at < EARLY_LISTING_MS
-    ) {
+    if (early) {
       const [value, listed] = await Promise.all([parseListing(early.out, take), early.done]);
       r = { value, exitCode: listed.exitCode };
     } else {
-      if (early) early.out.resume();
       r = await this.tools.output(`list ${norm} (find, stat)`, listArgv(norm), (out) =>
         parseListing(out, take),
       );
@@ -589,7 +592,7 @@ export class DockerChannel implements ContainerChannel {
     for (const h of this.watches) await h.stop();
     this.watches.clear();
     this.closed = true;
-    this.dropEarlyListing();
+    this.takeEarlyListing(null);
     await this.queue;
     await (this.opening?.catch(() => undefined) ?? Promise.resolve());
     await this.session?.close();
