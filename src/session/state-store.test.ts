@@ -47,6 +47,13 @@ describe('state store', () => {
   const fileEntry = (i: number) =>
     ({ kind: 'file', hash: `h${i}`, lSize: i, lMtimeMs: i + 0.5, rSize: i, rMtime: i }) as const;
 
+  /** Set (or, without an entry, remove) a record as applyTransition does: marked for the journal. */
+  const record = (state: RuleState, rel: string, entry?: StateEntry) => {
+    if (entry) state.tree.set(rel, entry);
+    else state.tree.delete(rel);
+    state.dirty?.add(rel);
+  };
+
   test('a large tree round trip (serialized in chunks)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
     const path = join(dir, 'big.json');
@@ -140,11 +147,9 @@ describe('state store', () => {
     const loaded = await loadState(path, { target: '/app' });
     assert.deepEqual([...loaded.tree.keys()].sort(), ['a', 'b']);
 
-    state.tree.set('c', fileEntry(3));
-    state.dirty?.add('c');
+    record(state, 'c', fileEntry(3));
     saveStateSoon(path, meta, state);
-    state.tree.delete('a');
-    state.dirty?.add('a');
+    record(state, 'a');
     await saveStateNow(path, meta, state);
     await flushState(path); // the pending write was replaced: nothing older lands later
     await new Promise((r) => setTimeout(r, SAVE_DELAY_MS + 50));
@@ -176,15 +181,13 @@ describe('state store', () => {
     const { path, state } = await based(100);
     assert.ok(state.stored && state.gen && state.dirty);
     const base = await readFile(path, 'utf8');
-    state.tree.set('f1', fileEntry(1001));
-    state.tree.set('new', fileEntry(7));
-    state.tree.delete('f2');
-    for (const p of ['f1', 'new', 'f2']) state.dirty.add(p);
+    record(state, 'f1', fileEntry(1001));
+    record(state, 'new', fileEntry(7));
+    record(state, 'f2');
     state.conflicts = [{ path: 'f3', reason: 'modified on both sides' }];
     state.unsure = new Set(['f4']);
     await saveStateNow(path, meta, state);
-    state.tree.set('f5', fileEntry(1005));
-    state.dirty.add('f5');
+    record(state, 'f5', fileEntry(1005));
     await saveStateNow(path, meta, state);
     assert.equal(await readFile(path, 'utf8'), base);
     const journal = (await readFile(`${path}.journal`, 'utf8')).split('\n').filter(Boolean);
@@ -201,15 +204,13 @@ describe('state store', () => {
 
   test('a journal line torn by a crash is skipped, and later lines still apply', async () => {
     const { path, state } = await based(10);
-    state.tree.set('f1', fileEntry(11));
-    state.dirty!.add('f1');
+    record(state, 'f1', fileEntry(11));
     await saveStateNow(path, meta, state);
     const text = await readFile(`${path}.journal`, 'utf8');
     await writeFile(`${path}.journal`, `${text}${text.slice(0, 20)}`); // torn: no newline
     const again = await loadState(path, stored);
     assert.equal(again.tree.get('f1')?.hash, 'h11');
-    again.tree.set('f2', fileEntry(12));
-    again.dirty!.add('f2');
+    record(again, 'f2', fileEntry(12));
     await saveStateNow(path, meta, again);
     const back = await loadState(path, stored);
     assert.equal(back.tree.get('f1')?.hash, 'h11');
@@ -220,8 +221,7 @@ describe('state store', () => {
     const { path, state } = await based(40_000);
     const change = (from: number, n: number) => {
       for (let i = from; i < from + n; i++) {
-        state.tree.set(`f${i}`, fileEntry(i + 1));
-        state.dirty!.add(`f${i}`);
+        record(state, `f${i}`, fileEntry(i + 1));
       }
     };
     change(0, 9_000);
@@ -238,8 +238,7 @@ describe('state store', () => {
 
   test('lines of an older base are ignored; a base for another container takes no journal', async () => {
     const { path, state } = await based(10);
-    state.tree.set('f1', fileEntry(11));
-    state.dirty!.add('f1');
+    record(state, 'f1', fileEntry(11));
     await saveStateNow(path, meta, state);
     const old = await readFile(`${path}.journal`, 'utf8');
     state.tree.set('f1', fileEntry(21));
@@ -256,10 +255,7 @@ describe('state store', () => {
     const c1 = { ...meta, containerId: 'c1' };
     await saveState(path, c1, { tree: new Map(), conflicts: [] });
     const state = await loadState(path, { ...stored, containerId: 'c1' });
-    for (let i = 0; i < 3; i++) {
-      state.tree.set(`f${i}`, fileEntry(i));
-      state.dirty!.add(`f${i}`);
-    }
+    for (let i = 0; i < 3; i++) record(state, `f${i}`, fileEntry(i));
     await saveStateNow(path, c1, state);
     const recreated = await loadState(path, { ...stored, containerId: 'c2' });
     assert.equal(recreated.tree.size, 0);

@@ -278,7 +278,7 @@ const journalLimit = (size: number) => Math.max(10_000, size >> 2);
  * on a tree of a million records then writes its few records, not the million (which took
  * about 4 s of CPU a write and held every edit behind it).
  */
-export async function writeState(path: string, meta: Meta, state: RuleState): Promise<void> {
+async function writeState(path: string, meta: Meta, state: RuleState): Promise<void> {
   const { gen, dirty } = state;
   const journaled = state.journaled ?? 0;
   if (
