@@ -146,12 +146,13 @@ export interface ContainerChannel {
    * read; only the others are read. It lists through the image's `find` and `stat` where it has
    * them (an accelerator: no content crosses the wire for unchanged files); otherwise, or when
    * much is unknown, it is scan(). With `early`, a listing of `dir` started moments before by
-   * prefetchListing is the one parsed.
+   * prefetchListing is the one parsed. `keyOf(rel)` gives the string to key a listed path with
+   * (the state's own, so that a path's text is held once; see core/table.ts).
    */
   scanKnown(
     dir: string,
     known: (rel: string) => KnownEntry | undefined,
-    opts?: { early?: boolean },
+    opts?: { early?: boolean; keyOf?: (rel: string) => string },
   ): Promise<Tree | null>;
   /**
    * Start the listing of `dir` for the `scanKnown(dir, .., { early: true })` about to come, so

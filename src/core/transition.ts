@@ -5,7 +5,14 @@
  * copying it per batch would cost more than the batch. {@link applyTransition} carries them out.
  */
 import type { Conflict, Plan } from './reconcile.js';
-import { dirsWithEntries, parentsOf, type Entry, type StateEntry, type Tree } from './tree.js';
+import {
+  dirsWithEntries,
+  parentsOf,
+  type Entry,
+  type StateEntry,
+  type StateTree,
+  type Tree,
+} from './tree.js';
 
 /** What applying a plan achieved, path by path (rule-relative paths). */
 export interface Outcome {
@@ -34,7 +41,7 @@ export interface Outcome {
 
 /** The state a transition reads. */
 export interface StateView {
-  readonly tree: ReadonlyMap<string, StateEntry>;
+  readonly tree: StateTree;
   readonly unsure?: ReadonlySet<string>;
   readonly conflicts: readonly Conflict[];
 }
@@ -164,7 +171,7 @@ export function nextState(state: StateView, input: TransitionInput, outcome: Out
 
 /** The state a transition is applied to (the session's in-memory state of a rule). */
 export interface MutableState {
-  tree: Map<string, StateEntry>;
+  tree: StateTree;
   unsure?: Set<string>;
   conflicts: Conflict[];
   /**

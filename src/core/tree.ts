@@ -3,6 +3,8 @@
  * Paths are rule-relative, posix-separated, without a leading './' or trailing '/'.
  */
 
+import type { PathMap } from './table.js';
+
 export type EntryKind = 'file' | 'dir' | 'symlink';
 
 export interface Entry {
@@ -18,8 +20,11 @@ export interface Entry {
   mode: number;
 }
 
-/** A tree: relative path → entry. The root itself is not an entry. */
-export type Tree = Map<string, Entry>;
+/**
+ * A tree: relative path → entry. The root itself is not an entry. A Map, or for the trees of a
+ * whole rule a compact table (core/table.ts).
+ */
+export type Tree = PathMap<Entry>;
 
 /**
  * What the state records per path after a successful sync: the content both sides agreed on,
@@ -37,7 +42,7 @@ export interface StateEntry {
   rMtime: number;
 }
 
-export type StateTree = Map<string, StateEntry>;
+export type StateTree = PathMap<StateEntry>;
 
 /** Two entries hold the same content (kind, bytes or link text). Metadata is ignored. */
 export function sameContent(a: Entry | StateEntry | undefined, b: Entry | StateEntry | undefined) {

@@ -20,6 +20,7 @@ import type {
   WriteEntry,
   WriteResult,
 } from '../core/ports.js';
+import { EntryTable } from '../core/table.js';
 import type { Entry, Tree } from '../core/tree.js';
 import { hashChunks } from '../core/hash.js';
 import { EngineError } from '../errors.js';
@@ -451,7 +452,7 @@ export class DockerChannel implements ContainerChannel {
   async scanKnown(
     dir: string,
     known: (rel: string) => KnownEntry | undefined,
-    opts: { early?: boolean } = {},
+    opts: { early?: boolean; keyOf?: (rel: string) => string } = {},
   ): Promise<Tree | null> {
     this.assertOpen();
     if (!this.opts.hasSh || this.onTmpfs(dir)) {
@@ -460,24 +461,24 @@ export class DockerChannel implements ContainerChannel {
     }
     const norm = listedDir(dir);
     const early = this.takeEarlyListing(norm, opts.early);
-    const tree: Tree = new Map();
+    // a compact table (core/table.ts), each entry taken as it arrives
+    const tree = new EntryTable();
+    const keyOf = opts.keyOf ?? ((rel: string) => rel);
     const unknown: string[] = [];
-    // each entry is taken as it arrives; object literals of one shape per kind (a spread plus a
-    // property gave every entry a hidden class of its own: 200 bytes each)
     const take = (e: Listed) => {
       const { rel, kind, mode } = e;
       const mtimeMs = e.mtime * 1000;
       if (kind === 'dir') {
-        tree.set(rel, { kind, size: 0, mtimeMs, mode });
+        tree.setFields(keyOf(rel), kind, 0, mtimeMs, mode);
         return;
       }
       const k = known(rel);
       // a symlink's size is the length of its text; the record keeps the text itself
       if (k === undefined || k.kind !== kind || k.rMtime !== e.mtime) unknown.push(rel);
       else if (kind === 'file' && k.rSize === e.size && k.hash !== undefined)
-        tree.set(rel, { kind, size: e.size, mtimeMs, mode, hash: k.hash });
+        tree.setFields(keyOf(rel), kind, e.size, mtimeMs, mode, k.hash);
       else if (kind === 'symlink' && k.link !== undefined && Buffer.byteLength(k.link) === e.size)
-        tree.set(rel, { kind, size: 0, mtimeMs, mode, link: k.link });
+        tree.setFields(keyOf(rel), kind, 0, mtimeMs, mode, k.link);
       else unknown.push(rel);
     };
     let r: { value: boolean; exitCode: number };
@@ -495,12 +496,11 @@ export class DockerChannel implements ContainerChannel {
     if (unknown.length > BULK_READ_THRESHOLD) return this.scan(dir);
     await this.read(norm, unknown, async (rel, entry, content) => {
       if (entry.kind !== 'file' || !content) {
-        tree.set(rel, entry);
+        tree.set(keyOf(rel), entry);
         return;
       }
       const { hash, size } = await hashChunks(content);
-      // a literal, not a spread: one hidden class for all (see tar-entries' headerOf)
-      tree.set(rel, { kind: 'file', size, mtimeMs: entry.mtimeMs, mode: entry.mode, hash });
+      tree.setFields(keyOf(rel), 'file', size, entry.mtimeMs, entry.mode, hash);
     });
     return tree;
   }

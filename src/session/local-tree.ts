@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { hashBuffer, hashChunks } from '../core/hash.js';
 import type { Problem } from '../core/ports.js';
+import { EntryTable, sharedKey } from '../core/table.js';
 import {
   dirsWithEntries,
   isWithin,
@@ -149,13 +150,14 @@ async function complete(
         if (recorded !== undefined) {
           e.hash = recorded;
         } else if ((e.size > deferHashOver && b?.lSize !== e.size) || (deferHashNew && !b)) {
-          // left unhashed (see readLocalPaths)
+          return; // left unhashed (see readLocalPaths)
         } else {
           e.hash =
             (e.size <= SYNC_READ_MAX ? hashSmallFile(abs) : null) ?? (await hashFile(abs, e.size));
           await breather();
         }
-      }
+      } else return;
+      tree.set(rel, e); // a tree may hold a copy of what `get` gave (a table does)
     } catch (err) {
       tree.delete(rel);
       const code = (err as NodeJS.ErrnoException).code;
@@ -194,7 +196,8 @@ export async function scanLocal(
   base: StateTree,
   opts: { deferHashNew?: boolean } = {},
 ): Promise<{ tree: Tree; problems: Problem[] }> {
-  const tree: Tree = new Map();
+  // a compact table whose keys are the state's strings where it has the path (core/table.ts)
+  const tree = new EntryTable();
   const problems: Problem[] = [];
   const toComplete: string[] = [];
   const walk = async (dirRel: string): Promise<void> => {
@@ -227,7 +230,7 @@ export async function scanLocal(
           const st = lstatOrNull(join(root, rel));
           if (!st && d.name.includes('\uFFFD')) problems.push(invalidName(rel));
           const e = st && entryFromStats(st);
-          if (e) tree.set(rel, e);
+          if (e) tree.set(sharedKey(base, rel), e);
         }
         subdirs.push(rel);
         continue;
@@ -242,12 +245,11 @@ export async function scanLocal(
       if (!e || e.kind === 'dir') continue;
       const hash = e.kind === 'file' ? recordedHash(base.get(rel), e) : undefined;
       if (hash !== undefined) {
-        // unchanged since the last sync: complete as one object (a property added later would
-        // cost every entry an extra properties array)
-        tree.set(rel, { kind: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, hash });
+        // unchanged since the last sync: complete now
+        tree.setFields(sharedKey(base, rel), 'file', e.size, e.mtimeMs, e.mode, hash);
         continue;
       }
-      tree.set(rel, e);
+      tree.set(sharedKey(base, rel), e);
       toComplete.push(rel);
     }
     for (const s of subdirs.sort()) await walk(s);

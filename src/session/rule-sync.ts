@@ -31,7 +31,13 @@ import {
 import { applyTransition, nextState } from '../core/transition.js';
 import { hashFile, readLocalPaths, scanLocal, type LocalFilter } from './local-tree.js';
 import { writeLocal } from './local-writer.js';
-import { loadState, saveStateNow, saveStateSoon, type RuleState } from './state-store.js';
+import {
+  emptyState,
+  loadState,
+  saveStateNow,
+  saveStateSoon,
+  type RuleState,
+} from './state-store.js';
 import { paths as files } from './files.js';
 import { PlanApplier } from './apply-plan.js';
 import { RemoteView } from './remote-view.js';
@@ -110,7 +116,7 @@ interface Judged {
 
 export class RuleSync {
   readonly targetAbs: string;
-  private state: RuleState = { tree: new Map(), conflicts: [], unsure: new Set() };
+  private state: RuleState = emptyState();
   private owner = { uid: 0, gid: 0 };
   private readonly statePath: string;
   /** Set while deletions are held back (core/safety); cleared by a safe plan or a resume. */

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { appendFile, rm } from 'node:fs/promises';
 import type { Conflict } from '../core/reconcile.js';
+import { StateTable } from '../core/table.js';
 import type { EntryKind, StateEntry, StateTree } from '../core/tree.js';
 import { forEachLine } from '../lines.js';
 import { writeFileAtomic } from './files.js';
@@ -87,9 +88,9 @@ export async function loadState(
       unsure: new Set(data.unsure ?? []),
     };
     // the journal belongs to its base whatever container reads it
-    const journaled = data.gen === undefined ? 0 : await readJournal(path, data.gen, state);
-    if (foreign)
-      return { tree: new Map(), conflicts: [], unsure: new Set(), predecessor: state.tree.size };
+    const journaled =
+      data.gen === undefined ? 0 : await readJournal(path, data.gen, data.tree, state);
+    if (foreign) return { ...emptyState(), predecessor: state.tree.size };
     // a file in the old one-line layout is rewritten by the next reconcile
     state.stored =
       !data.oneLine &&
@@ -101,9 +102,16 @@ export async function loadState(
       Object.assign(state, { gen: data.gen, dirty: new Set(), journaled });
     return state;
   } catch {
-    return { tree: new Map(), conflicts: [], unsure: new Set() };
+    return emptyState();
   }
 }
+
+/** A state that records nothing. */
+export const emptyState = (): RuleState => ({
+  tree: new StateTable(),
+  conflicts: [],
+  unsure: new Set(),
+});
 
 const journalPath = (path: string) => `${path}.journal`;
 
@@ -122,7 +130,12 @@ interface JournalLine {
  * line torn by a crash is skipped: the records it held are older in the state than on either
  * side, and an old or missing record is compared on both sides again, never trusted blindly.
  */
-async function readJournal(path: string, gen: string, state: RuleState): Promise<number> {
+async function readJournal(
+  path: string,
+  gen: string,
+  tree: StateTable,
+  state: RuleState,
+): Promise<number> {
   let records = 0;
   const take = (line: string) => {
     if (line === '') return;
@@ -133,8 +146,8 @@ async function readJournal(path: string, gen: string, state: RuleState): Promise
       return;
     }
     if (j.g !== gen) return;
-    for (const [p, row] of j.s) state.tree.set(p, entryOf(row));
-    for (const p of j.d) state.tree.delete(p);
+    for (const [p, row] of j.s) setRow(tree, p, row);
+    for (const p of j.d) tree.delete(p);
     state.conflicts = j.c;
     state.unsure = new Set(j.u);
     records += j.s.length + j.d.length;
@@ -150,14 +163,9 @@ async function readJournal(path: string, gen: string, state: RuleState): Promise
   return records;
 }
 
-/** One record of the file → its entry, one object literal per shape. */
-function entryOf([kind, h, lSize, lMtimeMs, rSize, rMtime]: Row): StateEntry {
-  // a property added after the literal would cost every record a properties array
-  return kind === 'file' && h !== null
-    ? { kind, lSize, lMtimeMs, rSize, rMtime, hash: h }
-    : kind === 'symlink' && h !== null
-      ? { kind, lSize, lMtimeMs, rSize, rMtime, link: h }
-      : { kind, lSize, lMtimeMs, rSize, rMtime };
+/** One record of the file into the table, without an entry object between. */
+function setRow(tree: StateTable, p: string, [kind, h, lSize, lMtimeMs, rSize, rMtime]: Row) {
+  tree.setFields(p, kind, h ?? undefined, lSize, lMtimeMs, rSize, rMtime);
 }
 
 type Head = Omit<StateFile, 'entries'>;
@@ -171,8 +179,8 @@ type Head = Omit<StateFile, 'entries'>;
 async function readStateFile(
   path: string,
   check: (head: Head) => void,
-): Promise<Head & { tree: StateTree; oneLine?: boolean }> {
-  const tree: StateTree = new Map();
+): Promise<Head & { tree: StateTable; oneLine?: boolean }> {
+  const tree = new StateTable();
   let head: Head | null = null;
   let whole: string[] | null = null; // the lines of a file in the old layout
   let tail = '';
@@ -195,7 +203,7 @@ async function readStateFile(
         string,
         Row,
       ];
-      tree.set(p, entryOf(row));
+      setRow(tree, p, row);
     }
   };
   await forEachLine(
@@ -205,7 +213,7 @@ async function readStateFile(
   if (whole) {
     const { entries, ...data } = JSON.parse((whole as string[]).join('\n')) as StateFile;
     check(data);
-    for (const [p, row] of Object.entries(entries)) tree.set(p, entryOf(row));
+    for (const [p, row] of Object.entries(entries)) setRow(tree, p, row);
     return { ...data, tree, oneLine: true };
   }
   if (head === null) throw new Error('empty');

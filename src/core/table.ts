@@ -1,0 +1,251 @@
+/**
+ * Compact trees: a path's fields in typed columns instead of an object per path. A tree of a
+ * million paths as a Map of objects held about 230 bytes a state record (the object, two boxed
+ * numbers for the times, the key) and 110 a scanned entry, and gave the garbage collector a
+ * dozen objects a path to trace; here a path costs its key (shared between the trees of one
+ * reconcile, see {@link Table.keyOf}), its hash string and about 50 bytes of columns.
+ *
+ * A table reads and writes like a `Map<string, V>` ({@link PathMap}), so the core's pure
+ * functions take either and tests keep passing Maps. `get` builds the value on each call: a
+ * value read from a table is a copy, and changing it changes nothing until it is `set` again.
+ */
+import type { Entry, EntryKind, StateEntry } from './tree.js';
+
+/** What the core reads and writes of a tree: the part of `Map<string, V>` it uses. */
+export interface PathMap<V> {
+  readonly size: number;
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  set(key: string, value: V): this;
+  delete(key: string): boolean;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<V>;
+  entries(): IterableIterator<[string, V]>;
+  [Symbol.iterator](): IterableIterator<[string, V]>;
+}
+
+const KIND_CODE: Record<EntryKind, number> = { file: 1, dir: 2, symlink: 3 };
+const KIND_OF: (EntryKind | undefined)[] = [undefined, 'file', 'dir', 'symlink'];
+
+/** Rows of columns behind a key → row map; rows of deleted keys are reused. */
+abstract class Table<V> implements PathMap<V> {
+  /** Key → row, in insertion order (iteration follows it, as a Map's does). */
+  private readonly rows = new Map<string, number>();
+  /** Row → its key (the string the map holds), for {@link keyOf}. */
+  private readonly keyAt: (string | undefined)[] = [];
+  private readonly free: number[] = [];
+  protected capacity = 0;
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  has(key: string): boolean {
+    return this.rows.has(key);
+  }
+
+  get(key: string): V | undefined {
+    const r = this.rows.get(key);
+    return r === undefined ? undefined : this.read(r);
+  }
+
+  set(key: string, value: V): this {
+    this.write(this.rowFor(key), value);
+    return this;
+  }
+
+  delete(key: string): boolean {
+    const r = this.rows.get(key);
+    if (r === undefined) return false;
+    this.rows.delete(key);
+    this.keyAt[r] = undefined;
+    this.release(r);
+    this.free.push(r);
+    return true;
+  }
+
+  /**
+   * The key this table holds equal to `key`, if any. A tree built beside another (the local and
+   * container trees of a reconcile beside its state) keys its rows with the other's strings, so
+   * a path's text is kept once rather than once per tree.
+   */
+  keyOf(key: string): string | undefined {
+    const r = this.rows.get(key);
+    return r === undefined ? undefined : this.keyAt[r];
+  }
+
+  keys(): IterableIterator<string> {
+    return this.rows.keys();
+  }
+
+  *values(): IterableIterator<V> {
+    for (const r of this.rows.values()) yield this.read(r);
+  }
+
+  *entries(): IterableIterator<[string, V]> {
+    for (const [k, r] of this.rows) yield [k, this.read(r)];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.entries();
+  }
+
+  /** The row of `key`, made when it has none. */
+  protected rowFor(key: string): number {
+    let r = this.rows.get(key);
+    if (r === undefined) {
+      r = this.free.pop() ?? this.rows.size;
+      if (r >= this.capacity) this.grow(Math.max(1024, this.capacity * 2));
+      this.rows.set(key, r);
+      this.keyAt[r] = key;
+    }
+    return r;
+  }
+
+  protected abstract read(row: number): V;
+  protected abstract write(row: number, value: V): void;
+  /** Drop what a row holds beyond its numbers (strings), once its key is deleted. */
+  protected abstract release(row: number): void;
+  /** Make room for `capacity` rows; sets {@link capacity}. */
+  protected abstract grow(capacity: number): void;
+}
+
+/**
+ * The string `other` keys `key` with when it is a table that holds it, else `key`: what a tree
+ * built beside `other` keys its row with.
+ */
+export function sharedKey(other: PathMap<unknown>, key: string): string {
+  return other instanceof Table ? (other.keyOf(key) ?? key) : key;
+}
+
+function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, capacity: number): T {
+  const b = new (a.constructor as new (n: number) => T)(capacity);
+  b.set(a);
+  return b;
+}
+
+/**
+ * A state tree ({@link StateEntry} per path). A file's hash and a link's text share a column,
+ * as they share a field of the state file's records.
+ */
+export class StateTable extends Table<StateEntry> {
+  private kind = new Uint8Array(0);
+  private lSize = new Float64Array(0);
+  private lMtimeMs = new Float64Array(0);
+  private rSize = new Float64Array(0);
+  private rMtime = new Float64Array(0);
+  private text: (string | undefined)[] = [];
+
+  /** Record a path from the fields of a state-file record, without an entry object between. */
+  setFields(
+    key: string,
+    kind: EntryKind,
+    text: string | undefined,
+    lSize: number,
+    lMtimeMs: number,
+    rSize: number,
+    rMtime: number,
+  ): void {
+    const r = this.rowFor(key);
+    this.kind[r] = KIND_CODE[kind];
+    this.text[r] = kind === 'dir' ? undefined : text;
+    this.lSize[r] = lSize;
+    this.lMtimeMs[r] = lMtimeMs;
+    this.rSize[r] = rSize;
+    this.rMtime[r] = rMtime;
+  }
+
+  protected read(r: number): StateEntry {
+    const kind = KIND_OF[this.kind[r]!]!;
+    const t = this.text[r];
+    const lSize = this.lSize[r]!;
+    const lMtimeMs = this.lMtimeMs[r]!;
+    const rSize = this.rSize[r]!;
+    const rMtime = this.rMtime[r]!;
+    // only the fields an entry has: a copy deep-equals the entry that was set
+    if (t === undefined) return { kind, lSize, lMtimeMs, rSize, rMtime };
+    return kind === 'file'
+      ? { kind, hash: t, lSize, lMtimeMs, rSize, rMtime }
+      : { kind, link: t, lSize, lMtimeMs, rSize, rMtime };
+  }
+
+  protected write(r: number, e: StateEntry): void {
+    this.kind[r] = KIND_CODE[e.kind];
+    this.text[r] = e.kind === 'file' ? e.hash : e.kind === 'symlink' ? e.link : undefined;
+    this.lSize[r] = e.lSize;
+    this.lMtimeMs[r] = e.lMtimeMs;
+    this.rSize[r] = e.rSize;
+    this.rMtime[r] = e.rMtime;
+  }
+
+  protected release(r: number): void {
+    this.text[r] = undefined;
+  }
+
+  protected grow(capacity: number): void {
+    this.kind = grown(this.kind, capacity);
+    this.lSize = grown(this.lSize, capacity);
+    this.lMtimeMs = grown(this.lMtimeMs, capacity);
+    this.rSize = grown(this.rSize, capacity);
+    this.rMtime = grown(this.rMtime, capacity);
+    this.capacity = capacity;
+  }
+}
+
+/** A scanned tree ({@link Entry} per path): what a walk or a container listing produces. */
+export class EntryTable extends Table<Entry> {
+  private kind = new Uint8Array(0);
+  private size_ = new Float64Array(0);
+  private mtimeMs = new Float64Array(0);
+  private mode = new Uint16Array(0);
+  private text: (string | undefined)[] = [];
+
+  /** Record a path from its fields, without an entry object between. */
+  setFields(
+    key: string,
+    kind: EntryKind,
+    size: number,
+    mtimeMs: number,
+    mode: number,
+    text?: string,
+  ): void {
+    const r = this.rowFor(key);
+    this.kind[r] = KIND_CODE[kind];
+    this.size_[r] = size;
+    this.mtimeMs[r] = mtimeMs;
+    this.mode[r] = mode;
+    this.text[r] = kind === 'dir' ? undefined : text;
+  }
+
+  protected read(r: number): Entry {
+    const kind = KIND_OF[this.kind[r]!]!;
+    const t = this.text[r];
+    const size = this.size_[r]!;
+    const mtimeMs = this.mtimeMs[r]!;
+    const mode = this.mode[r]!;
+    if (t === undefined) return { kind, size, mtimeMs, mode };
+    return kind === 'file'
+      ? { kind, hash: t, size, mtimeMs, mode }
+      : { kind, link: t, size, mtimeMs, mode };
+  }
+
+  protected write(r: number, e: Entry): void {
+    this.kind[r] = KIND_CODE[e.kind];
+    this.size_[r] = e.size;
+    this.mtimeMs[r] = e.mtimeMs;
+    this.mode[r] = e.mode;
+    this.text[r] = e.kind === 'file' ? e.hash : e.kind === 'symlink' ? e.link : undefined;
+  }
+
+  protected release(r: number): void {
+    this.text[r] = undefined;
+  }
+
+  protected grow(capacity: number): void {
+    this.kind = grown(this.kind, capacity);
+    this.size_ = grown(this.size_, capacity);
+    this.mtimeMs = grown(this.mtimeMs, capacity);
+    this.mode = grown(this.mode, capacity);
+    this.capacity = capacity;
+  }
+}
