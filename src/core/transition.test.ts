@@ -139,6 +139,22 @@ describe('nextState', () => {
     assert.deepEqual(s.conflicts, [{ path: 'c', reason: 'modified on both sides' }]);
   });
 
+  test('an aborted write still records the uploads the container confirmed before it died', () => {
+    const s = fresh({});
+    const local = tree({ a: file('1'), b: file('2'), c: file('3') });
+    const remote = tree({});
+    const plan = planSync({ local, remote, base: s.tree, mode: 'one-way-safe' });
+    const t = nextState(
+      s,
+      { plan, local, remote, covered: null },
+      { ...none(), uploaded: [{ rel: 'a' }], unsure: ['b'], aborted: true },
+    );
+    applyTransition(s, t);
+    assert.deepEqual([...s.tree.keys()], ['a']);
+    assert.equal(s.tree.get('a')?.hash, '1');
+    assert.deepEqual([...s.unsure!], ['b']);
+  });
+
   test('deletions forget the path and everything recorded below it', () => {
     const s = fresh({ d: dir(), 'd/a': file('1'), 'd/e/f': file('2'), 'd-x': file('3') });
     const { plan } = run(

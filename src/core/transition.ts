@@ -33,8 +33,9 @@ export interface Outcome {
   /** Downloads written locally: the entry as written and the container entry it came from. */
   downloaded: { rel: string; written: Entry; from: { size: number; mtimeMs: number } }[];
   /**
-   * The write died with the container or the engine: only the deletions and the unsure paths
-   * are known; the rest of the plan (agreed paths, conflicts, downloads) did not happen.
+   * The write died with the container or the engine: only the deletions, the confirmed uploads
+   * and the unsure paths are known; the rest of the plan (agreed paths, conflicts, downloads)
+   * did not happen.
    */
   aborted?: boolean;
 }
@@ -80,13 +81,13 @@ export function nextState(state: StateView, input: TransitionInput, outcome: Out
   const ops: StateOp[] = [];
   if (outcome.deletedRemote.length) ops.push({ op: 'forget', rels: outcome.deletedRemote });
   for (const rel of outcome.unsure) ops.push({ op: 'unsure', rel });
-  if (outcome.aborted) return { ops, conflicts: [...state.conflicts], conflictsChanged: false };
-
   // the state's directories with entries below them, built on first use: a burst of new
   // directories then costs a lookup each instead of a pass over the whole state each
   let parents: Set<string> | null = null;
   const recordedAtOrBelow = (rel: string) =>
     tree.has(rel) || (parents ??= dirsWithEntries(tree.keys())).has(rel);
+  // uploads the container confirmed, even when a later write of the batch died (an upload is
+  // written in slices: session/apply-plan.ts)
   for (const { rel, got } of outcome.uploaded) {
     const e = local.get(rel);
     if (!e) continue;
@@ -107,6 +108,8 @@ export function nextState(state: StateView, input: TransitionInput, outcome: Out
       },
     });
   }
+
+  if (outcome.aborted) return { ops, conflicts: [...state.conflicts], conflictsChanged: false };
 
   for (const rel of plan.agreed) {
     const l = local.get(rel)!;

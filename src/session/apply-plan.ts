@@ -38,6 +38,9 @@ export interface Applied {
   error?: unknown;
 }
 
+/** Paths per write of an upload (see PlanApplier.upload). */
+export const UPLOAD_SLICE = 8192;
+
 export class PlanApplier {
   constructor(
     private readonly rule: SyncRule,
@@ -107,7 +110,18 @@ export class PlanApplier {
     out.problems.push(...problems);
   }
 
+  /**
+   * Uploads in slices of {@link UPLOAD_SLICE} paths, parents first (the plan's order): each
+   * slice's entries exist only while it is written. An initial copy of 100,000 files made all
+   * of them (the entry, its container path, its source path, its tar name) before the first
+   * byte went out, and held them to the end.
+   */
   private async upload(rels: string[], local: Tree, out: Applied): Promise<void> {
+    for (let i = 0; i < rels.length; i += UPLOAD_SLICE)
+      await this.uploadSlice(rels.slice(i, i + UPLOAD_SLICE), local, out);
+  }
+
+  private async uploadSlice(rels: string[], local: Tree, out: Applied): Promise<void> {
     if (rels.length === 0) return;
     const entries: WriteEntry[] = [];
     const relOf = new Map<string, string>();
