@@ -1,6 +1,6 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp as mkdtempFs, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,6 +13,15 @@ import {
   type RuleState,
 } from './state-store.js';
 import type { StateEntry } from '../core/tree.js';
+
+/** Temporary directories of this file's tests, removed when they are done. */
+const made: string[] = [];
+const mkdtemp = async (prefix: string) => {
+  const dir = await mkdtempFs(prefix);
+  made.push(dir);
+  return dir;
+};
+after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
 
 describe('state store', () => {
   const meta = { rule: 'web/0', container: 'p-web-1', target: '/app' };
