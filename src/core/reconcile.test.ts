@@ -116,7 +116,38 @@ describe('planSync', () => {
     });
     assert.deepEqual(plan.deleteRemote, ['a']);
     assert.deepEqual(plan.upload, []);
-    assert.deepEqual(plan.agreed, ['keep']);
+    assert.deepEqual(plan.agreed, []); // its record holds
+  });
+
+  test('agreed: the equal paths whose record is missing, old or unsure; not those it holds', () => {
+    const plan = planSync({
+      local: tree({ held: v0, touched: file('v0', 2000), unrecorded: v0, unsure: v0, d: dir() }),
+      remote: tree({ held: v0, touched: v0, unrecorded: v0, unsure: v0, d: dir() }),
+      base: state({ held: v0, touched: v0, unsure: v0, d: dir() }),
+      mode: 'two-way-safe',
+      unsure: new Set(['unsure']),
+    });
+    assert.deepEqual(plan.agreed.sort(), ['touched', 'unrecorded', 'unsure']);
+    assert.deepEqual([plan.upload, plan.download, plan.conflicts], [[], [], []]);
+  });
+
+  test('paths only in the container or only in the state are planned when every local one agrees', () => {
+    // the local pass sees every path of one tree but not the other's: both other passes run
+    const plan = planSync({
+      local: tree({ a: v0 }),
+      remote: tree({ a: v0, extra: v1 }),
+      base: state({ a: v0, old: v0 }),
+      mode: 'two-way-safe',
+    });
+    assert.deepEqual(plan.download, ['extra']);
+    assert.deepEqual(plan.gone, ['old']);
+    const onlyBase = planSync({
+      local: tree({ a: v0 }),
+      remote: tree({ a: v0 }),
+      base: state({ a: v0, old: v0 }),
+      mode: 'two-way-safe',
+    });
+    assert.deepEqual(onlyBase.gone, ['old']);
   });
 
   test('one-way-safe keeps a directory holding a container-only file, deletes the rest', () => {

@@ -103,7 +103,11 @@ export interface Plan {
   /** Local paths to remove, collapsed like deleteRemote. */
   deleteLocal: string[];
   conflicts: Conflict[];
-  /** Paths equal on both sides: the state records them as synced. In no particular order. */
+  /**
+   * Paths equal on both sides whose record is missing or differs from what both sides hold
+   * now: the state records them as synced. In no particular order. A path whose record still
+   * holds (most paths of a reconcile) is left out: its record stays as it is.
+   */
   agreed: string[];
   /** Paths both sides lack: the state forgets them. In no particular order. */
   gone: string[];
@@ -128,6 +132,22 @@ export interface PlanInput {
   unsure?: ReadonlySet<string>;
 }
 
+/**
+ * The record of a path both sides agree on still describes both: same content, the local
+ * size and mtime, and the container size and whole-second mtime it recorded.
+ */
+export function recordHolds(b: StateEntry, l: Entry, r: Entry): boolean {
+  return (
+    b.kind === l.kind &&
+    b.hash === l.hash &&
+    b.link === l.link &&
+    b.lSize === l.size &&
+    b.lMtimeMs === l.mtimeMs &&
+    b.rSize === r.size &&
+    b.rMtime === Math.floor(r.mtimeMs / 1000)
+  );
+}
+
 /** Code-unit order of paths: a directory sorts right before what lies below it. */
 export const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -150,17 +170,27 @@ export function planSync(input: PlanInput): Plan {
   // sorted, by the planner's paths, not all of them (most paths of a reconcile agree)
   const decisions = new Map<string, Action>();
   const plan = emptyPlan();
+  // the paths of the remote and base trees visited so far: when the pass over the local tree
+  // has seen all of them (a reconcile where most paths agree), the passes over the other two
+  // trees are skipped (each was a lookup per key in one or two other trees)
+  let seenRemote = 0;
+  let seenBase = 0;
   const visit = (p: string) => {
     const l = local.get(p);
     const r = remote.get(p);
-    const b = r && input.unsure?.has(p) ? r : base.get(p);
+    const recorded = base.get(p);
+    if (r) seenRemote++;
+    if (recorded) seenBase++;
+    const b = r && input.unsure?.has(p) ? r : recorded;
     let action = decide(l, r, b, mode, strategy);
     if ((action === 'upload' || action === 'delete-remote') && input.noUp?.(p)) action = 'none';
     if ((action === 'download' || action === 'delete-local') && input.noDown?.(p)) action = 'none';
     if (action !== 'none') decisions.set(p, action);
     if (action === 'none') {
-      if (l && r && sameContent(l, r)) plan.agreed.push(p);
-      else if (!l && !r) plan.gone.push(p);
+      if (l && r && sameContent(l, r)) {
+        if (!(recorded && !input.unsure?.has(p) && recordHolds(recorded, l, r)))
+          plan.agreed.push(p);
+      } else if (!l && !r) plan.gone.push(p);
     } else if (action === 'conflict') {
       plan.conflicts.push({ path: p, reason: conflictReason(l, r, b) });
     } else if (action === 'upload') {
@@ -177,8 +207,9 @@ export function planSync(input: PlanInput): Plan {
     }
   };
   for (const p of local.keys()) visit(p);
-  for (const p of remote.keys()) if (!local.has(p)) visit(p);
-  for (const p of base.keys()) if (!local.has(p) && !remote.has(p)) visit(p);
+  if (seenRemote < remote.size) for (const p of remote.keys()) if (!local.has(p)) visit(p);
+  if (seenBase < base.size)
+    for (const p of base.keys()) if (!local.has(p) && !remote.has(p)) visit(p);
   for (const list of [plan.upload, plan.download, plan.deleteRemote, plan.deleteLocal])
     list.sort(byPath);
   plan.conflicts.sort((a, b) => byPath(a.path, b.path));

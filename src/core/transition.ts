@@ -4,7 +4,7 @@
  * The changes are data rather than a new state because a state holds up to a million records:
  * copying it per batch would cost more than the batch. {@link applyTransition} carries them out.
  */
-import type { Conflict, Plan } from './reconcile.js';
+import { recordHolds, type Conflict, type Plan } from './reconcile.js';
 import {
   dirsWithEntries,
   parentsOf,
@@ -118,19 +118,9 @@ export function nextState(state: StateView, input: TransitionInput, outcome: Out
     // an entry rebuilt from the state carries the recorded container stat
     const rMtime =
       prev && r.mtimeMs === prev.rMtime * 1000 ? prev.rMtime : Math.floor(r.mtimeMs / 1000);
-    // unchanged since the last sync (most paths of a reconcile): the record stays as it is
-    if (
-      prev &&
-      !unsure.has(rel) &&
-      prev.kind === l.kind &&
-      prev.hash === l.hash &&
-      prev.link === l.link &&
-      prev.lSize === l.size &&
-      prev.lMtimeMs === l.mtimeMs &&
-      prev.rSize === r.size &&
-      prev.rMtime === rMtime
-    )
-      continue;
+    // unchanged since the last sync: the record stays as it is (the planner leaves most such
+    // paths out of `agreed` already)
+    if (prev && !unsure.has(rel) && recordHolds(prev, l, r)) continue;
     ops.push({
       op: 'record',
       rel,
