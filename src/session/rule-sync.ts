@@ -198,8 +198,11 @@ export class RuleSync {
   private async hashWhereNeeded(local: Tree, remote: Tree): Promise<void> {
     for (const [rel, e] of local) {
       const r = remote.get(rel);
-      if (e.kind === 'file' && e.hash === undefined && r?.kind === 'file' && r.size === e.size)
-        e.hash = await hashFile(join(this.rule.root, rel), e.size).catch(() => undefined);
+      if (e.kind !== 'file' || e.hash !== undefined || r?.kind !== 'file' || r.size !== e.size)
+        continue;
+      e.hash = await hashFile(join(this.rule.root, rel), e.size).catch(() => undefined);
+      // an entry read from a table is a copy (core/table.ts)
+      if (e.hash !== undefined) local.set(rel, e);
     }
   }
 
