@@ -181,15 +181,15 @@ export function planSync(input: PlanInput): Plan {
     const recorded = base.get(p);
     if (r) seenRemote++;
     if (recorded) seenBase++;
-    const b = r && input.unsure?.has(p) ? r : recorded;
+    const unsure = input.unsure?.has(p) === true;
+    const b = r && unsure ? r : recorded;
     let action = decide(l, r, b, mode, strategy);
     if ((action === 'upload' || action === 'delete-remote') && input.noUp?.(p)) action = 'none';
     if ((action === 'download' || action === 'delete-local') && input.noDown?.(p)) action = 'none';
     if (action !== 'none') decisions.set(p, action);
     if (action === 'none') {
       if (l && r && sameContent(l, r)) {
-        if (!(recorded && !input.unsure?.has(p) && recordHolds(recorded, l, r)))
-          plan.agreed.push(p);
+        if (!(recorded && !unsure && recordHolds(recorded, l, r))) plan.agreed.push(p);
       } else if (!l && !r) plan.gone.push(p);
     } else if (action === 'conflict') {
       plan.conflicts.push({ path: p, reason: conflictReason(l, r, b) });

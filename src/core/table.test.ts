@@ -5,6 +5,14 @@ import { EntryTable, sharedKey, StateTable } from './table.js';
 import type { Entry, StateEntry } from './tree.js';
 
 const kinds = ['file', 'dir', 'symlink'] as const;
+type Kind = (typeof kinds)[number];
+
+/** The generated text as a file's hash or a link's text (a directory has neither). */
+function withText<T extends object>({ kind, text, ...rest }: T & { kind: Kind; text?: string }) {
+  if (kind === 'file' && text !== undefined) return { kind, hash: text, ...rest };
+  if (kind === 'symlink' && text !== undefined) return { kind, link: text, ...rest };
+  return { kind, ...rest };
+}
 
 const stateEntry = fc
   .record({
@@ -15,11 +23,7 @@ const stateEntry = fc
     rSize: fc.nat(),
     rMtime: fc.integer({ min: 0, max: 4e9 }),
   })
-  .map(({ kind, text, ...rest }): StateEntry => {
-    if (kind === 'file' && text !== undefined) return { kind, hash: text, ...rest };
-    if (kind === 'symlink' && text !== undefined) return { kind, link: text, ...rest };
-    return { kind, ...rest };
-  });
+  .map((r): StateEntry => withText(r));
 
 const entry = fc
   .record({
@@ -29,11 +33,7 @@ const entry = fc
     mtimeMs: fc.double({ min: 0, max: 4e12, noNaN: true }),
     mode: fc.integer({ min: 0, max: 0o7777 }),
   })
-  .map(({ kind, text, ...rest }): Entry => {
-    if (kind === 'file' && text !== undefined) return { kind, hash: text, ...rest };
-    if (kind === 'symlink' && text !== undefined) return { kind, link: text, ...rest };
-    return { kind, ...rest };
-  });
+  .map((r): Entry => withText(r));
 
 /** Random sets and deletes on a few keys: the table reads as a Map given the same calls. */
 function behavesAsMap<V>(make: () => EntryTable | StateTable, value: fc.Arbitrary<V>) {

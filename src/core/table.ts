@@ -27,14 +27,24 @@ export interface PathMap<V> {
 const KIND_CODE: Record<EntryKind, number> = { file: 1, dir: 2, symlink: 3 };
 const KIND_OF: (EntryKind | undefined)[] = [undefined, 'file', 'dir', 'symlink'];
 
-/** Rows of columns behind a key → row map; rows of deleted keys are reused. */
+/** A file's hash, a link's text, nothing for a directory: what the text column holds. */
+const textOf = (e: { kind: EntryKind; hash?: string; link?: string }) =>
+  e.kind === 'file' ? e.hash : e.kind === 'symlink' ? e.link : undefined;
+
+/**
+ * Rows of columns behind a key → row map; rows of deleted keys are reused. The kind and the
+ * text (a file's hash or a link's text) are columns of every table; each kind of table adds its
+ * numbers.
+ */
 abstract class Table<V> implements PathMap<V> {
   /** Key → row, in insertion order (iteration follows it, as a Map's does). */
   private readonly rows = new Map<string, number>();
   /** Row → its key (the string the map holds), for {@link keyOf}. */
   private readonly keyAt: (string | undefined)[] = [];
   private readonly free: number[] = [];
-  protected capacity = 0;
+  private capacity = 0;
+  private kinds = new Uint8Array(0);
+  private readonly texts: (string | undefined)[] = [];
 
   get size(): number {
     return this.rows.size;
@@ -46,20 +56,18 @@ abstract class Table<V> implements PathMap<V> {
 
   get(key: string): V | undefined {
     const r = this.rows.get(key);
-    return r === undefined ? undefined : this.read(r);
+    return r === undefined ? undefined : this.at(r);
   }
 
-  set(key: string, value: V): this {
-    this.write(this.rowFor(key), value);
-    return this;
-  }
+  /** Record `value` at `key` (through the subclass's setFields). */
+  abstract set(key: string, value: V): this;
 
   delete(key: string): boolean {
     const r = this.rows.get(key);
     if (r === undefined) return false;
     this.rows.delete(key);
     this.keyAt[r] = undefined;
-    this.release(r);
+    this.texts[r] = undefined;
     this.free.push(r);
     return true;
   }
@@ -79,34 +87,45 @@ abstract class Table<V> implements PathMap<V> {
   }
 
   *values(): IterableIterator<V> {
-    for (const r of this.rows.values()) yield this.read(r);
+    for (const r of this.rows.values()) yield this.at(r);
   }
 
   *entries(): IterableIterator<[string, V]> {
-    for (const [k, r] of this.rows) yield [k, this.read(r)];
+    for (const [k, r] of this.rows) yield [k, this.at(r)];
   }
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
     return this.entries();
   }
 
-  /** The row of `key`, made when it has none. */
-  protected rowFor(key: string): number {
+  private at(r: number): V {
+    return this.read(r, KIND_OF[this.kinds[r]!]!, this.texts[r]);
+  }
+
+  /**
+   * The row of `key` (made when it has none), its kind and text set; the caller sets the
+   * numbers. A directory keeps no text, whatever it is given.
+   */
+  protected rowFor(key: string, kind: EntryKind, text: string | undefined): number {
     let r = this.rows.get(key);
     if (r === undefined) {
       r = this.free.pop() ?? this.rows.size;
-      if (r >= this.capacity) this.grow(Math.max(1024, this.capacity * 2));
+      if (r >= this.capacity) {
+        this.capacity = Math.max(1024, this.capacity * 2);
+        this.kinds = grown(this.kinds, this.capacity);
+        this.grow(this.capacity);
+      }
       this.rows.set(key, r);
       this.keyAt[r] = key;
     }
+    this.kinds[r] = KIND_CODE[kind];
+    this.texts[r] = kind === 'dir' ? undefined : text;
     return r;
   }
 
-  protected abstract read(row: number): V;
-  protected abstract write(row: number, value: V): void;
-  /** Drop what a row holds beyond its numbers (strings), once its key is deleted. */
-  protected abstract release(row: number): void;
-  /** Make room for `capacity` rows; sets {@link capacity}. */
+  /** The value of a row, from its kind, its text and the subclass's numbers. */
+  protected abstract read(row: number, kind: EntryKind, text: string | undefined): V;
+  /** Make room for `capacity` rows in the subclass's columns. */
   protected abstract grow(capacity: number): void;
 }
 
@@ -129,12 +148,10 @@ function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, capacity
  * as they share a field of the state file's records.
  */
 export class StateTable extends Table<StateEntry> {
-  private kind = new Uint8Array(0);
   private lSize = new Float64Array(0);
   private lMtimeMs = new Float64Array(0);
   private rSize = new Float64Array(0);
   private rMtime = new Float64Array(0);
-  private text: (string | undefined)[] = [];
 
   /** Record a path from the fields of a state-file record, without an entry object between. */
   setFields(
@@ -146,18 +163,19 @@ export class StateTable extends Table<StateEntry> {
     rSize: number,
     rMtime: number,
   ): void {
-    const r = this.rowFor(key);
-    this.kind[r] = KIND_CODE[kind];
-    this.text[r] = kind === 'dir' ? undefined : text;
+    const r = this.rowFor(key, kind, text);
     this.lSize[r] = lSize;
     this.lMtimeMs[r] = lMtimeMs;
     this.rSize[r] = rSize;
     this.rMtime[r] = rMtime;
   }
 
-  protected read(r: number): StateEntry {
-    const kind = KIND_OF[this.kind[r]!]!;
-    const t = this.text[r];
+  set(key: string, e: StateEntry): this {
+    this.setFields(key, e.kind, textOf(e), e.lSize, e.lMtimeMs, e.rSize, e.rMtime);
+    return this;
+  }
+
+  protected read(r: number, kind: EntryKind, t: string | undefined): StateEntry {
     const lSize = this.lSize[r]!;
     const lMtimeMs = this.lMtimeMs[r]!;
     const rSize = this.rSize[r]!;
@@ -169,36 +187,19 @@ export class StateTable extends Table<StateEntry> {
       : { kind, link: t, lSize, lMtimeMs, rSize, rMtime };
   }
 
-  protected write(r: number, e: StateEntry): void {
-    this.kind[r] = KIND_CODE[e.kind];
-    this.text[r] = e.kind === 'file' ? e.hash : e.kind === 'symlink' ? e.link : undefined;
-    this.lSize[r] = e.lSize;
-    this.lMtimeMs[r] = e.lMtimeMs;
-    this.rSize[r] = e.rSize;
-    this.rMtime[r] = e.rMtime;
-  }
-
-  protected release(r: number): void {
-    this.text[r] = undefined;
-  }
-
   protected grow(capacity: number): void {
-    this.kind = grown(this.kind, capacity);
     this.lSize = grown(this.lSize, capacity);
     this.lMtimeMs = grown(this.lMtimeMs, capacity);
     this.rSize = grown(this.rSize, capacity);
     this.rMtime = grown(this.rMtime, capacity);
-    this.capacity = capacity;
   }
 }
 
 /** A scanned tree ({@link Entry} per path): what a walk or a container listing produces. */
 export class EntryTable extends Table<Entry> {
-  private kind = new Uint8Array(0);
   private size_ = new Float64Array(0);
   private mtimeMs = new Float64Array(0);
   private mode = new Uint16Array(0);
-  private text: (string | undefined)[] = [];
 
   /** Record a path from its fields, without an entry object between. */
   setFields(
@@ -209,17 +210,18 @@ export class EntryTable extends Table<Entry> {
     mode: number,
     text?: string,
   ): void {
-    const r = this.rowFor(key);
-    this.kind[r] = KIND_CODE[kind];
+    const r = this.rowFor(key, kind, text);
     this.size_[r] = size;
     this.mtimeMs[r] = mtimeMs;
     this.mode[r] = mode;
-    this.text[r] = kind === 'dir' ? undefined : text;
   }
 
-  protected read(r: number): Entry {
-    const kind = KIND_OF[this.kind[r]!]!;
-    const t = this.text[r];
+  set(key: string, e: Entry): this {
+    this.setFields(key, e.kind, e.size, e.mtimeMs, e.mode, textOf(e));
+    return this;
+  }
+
+  protected read(r: number, kind: EntryKind, t: string | undefined): Entry {
     const size = this.size_[r]!;
     const mtimeMs = this.mtimeMs[r]!;
     const mode = this.mode[r]!;
@@ -229,23 +231,9 @@ export class EntryTable extends Table<Entry> {
       : { kind, link: t, size, mtimeMs, mode };
   }
 
-  protected write(r: number, e: Entry): void {
-    this.kind[r] = KIND_CODE[e.kind];
-    this.size_[r] = e.size;
-    this.mtimeMs[r] = e.mtimeMs;
-    this.mode[r] = e.mode;
-    this.text[r] = e.kind === 'file' ? e.hash : e.kind === 'symlink' ? e.link : undefined;
-  }
-
-  protected release(r: number): void {
-    this.text[r] = undefined;
-  }
-
   protected grow(capacity: number): void {
-    this.kind = grown(this.kind, capacity);
     this.size_ = grown(this.size_, capacity);
     this.mtimeMs = grown(this.mtimeMs, capacity);
     this.mode = grown(this.mode, capacity);
-    this.capacity = capacity;
   }
 }

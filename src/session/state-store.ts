@@ -82,14 +82,13 @@ export async function loadState(
       if (expect.containerId && head.containerId && head.containerId !== expect.containerId)
         foreign = true;
     });
-    const state: RuleState = {
+    const state: RuleState & { tree: StateTable } = {
       tree: data.tree,
       conflicts: data.conflicts ?? [],
       unsure: new Set(data.unsure ?? []),
     };
     // the journal belongs to its base whatever container reads it
-    const journaled =
-      data.gen === undefined ? 0 : await readJournal(path, data.gen, data.tree, state);
+    const journaled = data.gen === undefined ? 0 : await readJournal(path, data.gen, state);
     if (foreign) return { ...emptyState(), predecessor: state.tree.size };
     // a file in the old one-line layout is rewritten by the next reconcile
     state.stored =
@@ -133,8 +132,7 @@ interface JournalLine {
 async function readJournal(
   path: string,
   gen: string,
-  tree: StateTable,
-  state: RuleState,
+  state: RuleState & { tree: StateTable },
 ): Promise<number> {
   let records = 0;
   const take = (line: string) => {
@@ -146,8 +144,8 @@ async function readJournal(
       return;
     }
     if (j.g !== gen) return;
-    for (const [p, row] of j.s) setRow(tree, p, row);
-    for (const p of j.d) tree.delete(p);
+    for (const [p, row] of j.s) setRow(state.tree, p, row);
+    for (const p of j.d) state.tree.delete(p);
     state.conflicts = j.c;
     state.unsure = new Set(j.u);
     records += j.s.length + j.d.length;
