@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { ComposeCli, forgetEarly, type EarlyCall } from '../compose/cli.js';
 import { EXIT_OK, EXIT_USAGE, formatError } from '../errors.js';
 import type { ProjectOptions } from '../core/model.js';
 
@@ -86,6 +87,16 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--no-color', 'no colours in the output');
 
   const ctx = () => contextFrom(program.opts<GlobalOptions>(), argv);
+  // The context of a command whose first steps are these compose calls: they start now and run
+  // while the command's modules load (`docker compose config` and `docker info` take 0.1-0.3 s
+  // each, about what the modules of `sync` or `watch` take to load).
+  const starting = (calls: readonly EarlyCall[]) => {
+    const c = ctx();
+    new ComposeCli(c.project).startEarly(calls);
+    return c;
+  };
+  const MODEL: EarlyCall[] = ['config'];
+  const MODEL_ENGINE: EarlyCall[] = ['config', 'engineId'];
 
   program
     .command('up')
@@ -102,9 +113,10 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--detach', 'with --watch: keep watching in the background (stop: watch --stop)')
     .option('--ui', 'with --watch: serve the dashboard (see `composync ui`)')
     .option('--ui-port <port>', 'with --ui: the dashboard port (default: a free one)')
-    .action((services: string[], o) =>
-      run(import('./cmd-up.js').then((m) => m.runUp(ctx(), services, o))),
-    );
+    .action((services: string[], o) => {
+      const c = starting(MODEL_ENGINE);
+      run(import('./cmd-up.js').then((m) => m.runUp(c, services, o)));
+    });
 
   program
     .command('watch')
@@ -123,9 +135,11 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--poll', 'poll the file system instead of using change events')
     .option('--ui', 'serve the dashboard (see `composync ui`)')
     .option('--ui-port <port>', 'with --ui: the dashboard port (default: a free one)')
-    .action((services: string[], o) =>
-      run(import('./cmd-up.js').then((m) => m.runWatch(ctx(), services, { ...o, logs: o.logs }))),
-    );
+    .action((services: string[], o) => {
+      // `--stop` loads no model
+      const c = o.stop ? ctx() : starting(MODEL_ENGINE);
+      run(import('./cmd-up.js').then((m) => m.runWatch(c, services, { ...o, logs: o.logs })));
+    });
 
   program
     .command('sync')
@@ -133,9 +147,10 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .argument('[service...]', 'services (default: all)')
     .option('--dry-run', 'print the plan per path and change nothing')
     .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
-    .action((services: string[], o) =>
-      run(import('./cmd-sync.js').then((m) => m.runSync(ctx(), services, o))),
-    );
+    .action((services: string[], o) => {
+      const c = starting(MODEL_ENGINE);
+      run(import('./cmd-sync.js').then((m) => m.runSync(c, services, o)));
+    });
 
   program
     .command('push')
@@ -147,9 +162,10 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--skip-pull', 'do not pull container changes first (conflicts are still kept)')
     .option('--dry-run', 'print the plan per path and change nothing')
     .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
-    .action((services: string[], o) =>
-      run(import('./cmd-transfer.js').then((m) => m.runTransfer(ctx(), 'push', services, o))),
-    );
+    .action((services: string[], o) => {
+      const c = starting(MODEL_ENGINE);
+      run(import('./cmd-transfer.js').then((m) => m.runTransfer(c, 'push', services, o)));
+    });
 
   program
     .command('pull')
@@ -158,21 +174,28 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('--raw', 'no state: overwrite local files with every container file')
     .option('--dry-run', 'print the plan per path and change nothing')
     .option('--force', 'resume halted rules: apply the deletions the safety checks held back')
-    .action((services: string[], o) =>
-      run(import('./cmd-transfer.js').then((m) => m.runTransfer(ctx(), 'pull', services, o))),
-    );
+    .action((services: string[], o) => {
+      const c = starting(MODEL_ENGINE);
+      run(import('./cmd-transfer.js').then((m) => m.runTransfer(c, 'pull', services, o)));
+    });
 
   program
     .command('down')
     .description('stop any watcher of the project, then docker compose down')
     .option('-v, --volumes', 'remove named volumes too')
-    .action((o) => run(import('./cmd-down.js').then((m) => m.runDown(ctx(), o))));
+    .action((o) => {
+      const c = starting(MODEL);
+      run(import('./cmd-down.js').then((m) => m.runDown(c, o)));
+    });
 
   program
     .command('status')
     .description('per service and rule: state, last sync, files moved, conflicts, problems')
     .option('--json', 'machine-readable output')
-    .action((o) => run(import('./cmd-status.js').then((m) => m.runStatus(ctx(), o))));
+    .action((o) => {
+      const c = starting(MODEL);
+      run(import('./cmd-status.js').then((m) => m.runStatus(c, o)));
+    });
 
   program
     .command('logs')
@@ -183,9 +206,10 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     .option('-f, --follow', 'follow')
     .option('--json', 'with `sync`: raw JSON lines')
     .option('--since <duration>', 'with `sync`: only events newer than this (e.g. 10m, 1h)')
-    .action((services: string[], o) =>
-      run(import('./cmd-logs.js').then((m) => m.runLogs(ctx(), services, o))),
-    );
+    .action((services: string[], o) => {
+      const c = starting(MODEL);
+      run(import('./cmd-logs.js').then((m) => m.runLogs(c, services, o)));
+    });
 
   program
     .command('verify')
@@ -194,9 +218,10 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     )
     .argument('[service...]', 'services (default: all with sync rules)')
     .option('--json', 'machine-readable output')
-    .action((services: string[], o) =>
-      run(import('./cmd-verify.js').then((m) => m.runVerify(ctx(), services, o))),
-    );
+    .action((services: string[], o) => {
+      const c = starting(MODEL_ENGINE);
+      run(import('./cmd-verify.js').then((m) => m.runVerify(c, services, o)));
+    });
 
   program
     .command('ui')
@@ -205,13 +230,19 @@ function buildProgram(run: (p: Promise<number>) => void, argv: string[]): Comman
     )
     .option('--port <port>', 'port when it is served here (default: a free one)')
     .option('--open', 'open it in the browser')
-    .action((o) => run(import('../ui/index.js').then((m) => m.runUi(ctx(), o))));
+    .action((o) => {
+      const c = starting(MODEL);
+      run(import('../ui/index.js').then((m) => m.runUi(c, o)));
+    });
 
   program
     .command('config')
     .description('validate and print the resolved sync model')
     .option('--json', 'machine-readable output')
-    .action((o) => run(import('./cmd-config.js').then((m) => m.runConfig(ctx(), o))));
+    .action((o) => {
+      const c = starting(MODEL);
+      run(import('./cmd-config.js').then((m) => m.runConfig(c, o)));
+    });
 
   program
     .command('schema')
@@ -250,5 +281,7 @@ export async function main(argv: string[]): Promise<number> {
     const { text, exitCode } = formatError(err, debug);
     process.stderr.write(text + '\n');
     return exitCode;
+  } finally {
+    forgetEarly();
   }
 }

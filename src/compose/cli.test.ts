@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ComposeCli } from './cli.js';
+import { ComposeCli, forgetEarly } from './cli.js';
 import { ComposeError } from '../errors.js';
 
 /** A stand-in for the docker CLI: prints its arguments, or fails when asked to. */
@@ -45,6 +45,42 @@ test('a failing compose call becomes a ComposeError with its stderr', async () =
       return true;
     });
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a call started early answers the first call of the same project once; others run anew', async () => {
+  const { dir, path } = await fakeDocker();
+  // the stand-in counts its runs in a file
+  const count = join(dir, 'runs');
+  await writeFile(path, `#!/bin/sh\necho x >> "${count}"\necho "$*"\n`, { mode: 0o755 });
+  const runs = async () => (await readFile(count, 'utf8').catch(() => '')).split('\n').length - 1;
+  try {
+    const p = { ...project(dir), projectName: 'p' };
+    new ComposeCli(p, path).startEarly(['config', 'engineId']);
+    assert.equal(
+      (await new ComposeCli(p, path).config()).yaml.trim(),
+      'compose -f a.yaml -p p config',
+    );
+    assert.deepEqual(await new ComposeCli(p, path).engineId(), { id: 'info --format {{.ID}}' });
+    assert.equal(await runs(), 2, 'the early calls were taken, not run again');
+    // taken once: the next call runs compose again
+    await new ComposeCli(p, path).config();
+    assert.equal(await runs(), 3);
+    // another project (or environment) never takes a call started for this one
+    new ComposeCli(p, path).startEarly(['config']);
+    const other = await new ComposeCli({ ...p, projectName: 'q' }, path).config();
+    assert.match(other.yaml, /-p q config/);
+    await new ComposeCli({ ...p, env: { ...p.env } }, path).config();
+    // and what no one took is dropped when the command ends
+    forgetEarly();
+    await new ComposeCli(p, path).config();
+    // the dropped call may still be running: its run is counted when it ends
+    for (const deadline = Date.now() + 10_000; (await runs()) < 7 && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await runs(), 7);
+  } finally {
+    forgetEarly();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -69,6 +69,18 @@ export interface ComposePsEntry {
   exitCode: number;
 }
 
+/** The calls {@link ComposeCli.startEarly} can start. */
+export type EarlyCall = 'config' | 'engineId';
+
+/** Calls started early and not taken yet: they answer for the command that started them. */
+const early: { call: EarlyCall; key: string; env: ProjectOptions['env']; p: Promise<unknown> }[] =
+  [];
+
+/** Drop the early calls no one took: a command has ended, and they answered for it only. */
+export function forgetEarly(): void {
+  early.length = 0;
+}
+
 const ERASE_LINE = new RegExp(`^${String.fromCharCode(27)}\\[2K`);
 
 const INSTALL_HINT =
@@ -114,7 +126,11 @@ export class ComposeCli {
   }
 
   /** {@link configYaml} plus the warnings compose printed (unset variables, obsolete keys...). */
-  async config(): Promise<{ yaml: string; warnings: string[] }> {
+  config(): Promise<{ yaml: string; warnings: string[] }> {
+    return this.takeEarly('config') ?? this.runConfig();
+  }
+
+  private async runConfig(): Promise<{ yaml: string; warnings: string[] }> {
     const r = await this.run('config', [], { exitCode: EXIT_USAGE });
     return { yaml: r.out, warnings: composeWarnings(r.err) };
   }
@@ -198,6 +214,10 @@ export class ComposeCli {
    * (`docker info --format '{{.ID}}'`), or why it reaches none. Never throws.
    */
   engineId(): Promise<{ id: string } | { error: string }> {
+    return this.takeEarly('engineId') ?? this.runEngineId();
+  }
+
+  private runEngineId(): Promise<{ id: string } | { error: string }> {
     return new Promise((resolve) => {
       execFile(
         this.dockerPath,
@@ -210,6 +230,34 @@ export class ComposeCli {
         },
       );
     });
+  }
+
+  /**
+   * Start `calls` now, for the first call of each to take later ({@link startEarly}): what a
+   * command asks of compose before anything else runs while its modules load.
+   */
+  startEarly(calls: readonly EarlyCall[]): void {
+    for (const call of calls) {
+      const p: Promise<unknown> = call === 'config' ? this.runConfig() : this.runEngineId();
+      p.catch(() => undefined); // the taker sees a failure; one never taken is no crash
+      early.push({ call, key: this.earlyKey(), env: this.project.env, p });
+    }
+  }
+
+  /** The result of an early call of this project, once. */
+  private takeEarly<T>(call: EarlyCall): Promise<T> | undefined {
+    const key = this.earlyKey();
+    // the same files, flags and directory, and the same environment object (compose reads it)
+    const i = early.findIndex(
+      (e) => e.call === call && e.key === key && e.env === this.project.env,
+    );
+    if (i < 0) return undefined;
+    const [e] = early.splice(i, 1);
+    return e!.p as Promise<T>;
+  }
+
+  private earlyKey(): string {
+    return JSON.stringify([this.dockerPath, this.project.cwd, this.globalArgs]);
   }
 
   /** `docker compose ps --all --format json [SERVICE...]`: the project's containers. */

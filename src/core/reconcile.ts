@@ -175,8 +175,7 @@ export function planSync(input: PlanInput): Plan {
   // trees are skipped (each was a lookup per key in one or two other trees)
   let seenRemote = 0;
   let seenBase = 0;
-  const visit = (p: string) => {
-    const l = local.get(p);
+  const visit = (p: string, l: Entry | undefined) => {
     const r = remote.get(p);
     const recorded = base.get(p);
     if (r) seenRemote++;
@@ -206,10 +205,12 @@ export function planSync(input: PlanInput): Plan {
       plan.deleteLocal.push(p);
     }
   };
-  for (const p of local.keys()) visit(p);
-  if (seenRemote < remote.size) for (const p of remote.keys()) if (!local.has(p)) visit(p);
+  // the local entries as the tree yields them: a lookup less a path
+  for (const [p, l] of local) visit(p, l);
+  if (seenRemote < remote.size)
+    for (const p of remote.keys()) if (!local.has(p)) visit(p, undefined);
   if (seenBase < base.size)
-    for (const p of base.keys()) if (!local.has(p) && !remote.has(p)) visit(p);
+    for (const p of base.keys()) if (!local.has(p) && !remote.has(p)) visit(p, undefined);
   for (const list of [plan.upload, plan.download, plan.deleteRemote, plan.deleteLocal])
     list.sort(byPath);
   plan.conflicts.sort((a, b) => byPath(a.path, b.path));

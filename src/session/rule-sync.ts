@@ -197,9 +197,10 @@ export class RuleSync {
    */
   private async hashWhereNeeded(local: Tree, remote: Tree): Promise<void> {
     for (const [rel, e] of local) {
+      // most files carry the hash the state recorded: only the others ask the container side
+      if (e.kind !== 'file' || e.hash !== undefined) continue;
       const r = remote.get(rel);
-      if (e.kind !== 'file' || e.hash !== undefined || r?.kind !== 'file' || r.size !== e.size)
-        continue;
+      if (r?.kind !== 'file' || r.size !== e.size) continue;
       e.hash = await hashFile(join(this.rule.root, rel), e.size).catch(() => undefined);
       // an entry read from a table is a copy (core/table.ts)
       if (e.hash !== undefined) local.set(rel, e);
