@@ -27,6 +27,44 @@ export async function forEachLine(
 }
 
 /**
+ * Call `onLine(buf, start, end)` for each '\n'-separated line of a byte stream, the line being
+ * `buf[start, end)`, then once for what follows the last '\n'. For parsers that read their
+ * fields from the bytes: decoding every line into a string cost more than parsing it, and each
+ * string cut out of such a line is a slice that keeps the line's whole chunk alive. `buf` is
+ * valid only during the call.
+ */
+export async function forEachLineBytes(
+  source: AsyncIterable<Buffer> | Iterable<Buffer>,
+  onLine: (buf: Buffer, start: number, end: number) => void,
+): Promise<void> {
+  // the start of a line that continues in a later chunk, joined once its end has come
+  let pending: Buffer[] = [];
+  for await (const chunk of source) {
+    let from = 0;
+    let nl = chunk.indexOf(10);
+    if (nl === -1) {
+      pending.push(chunk);
+      continue;
+    }
+    if (pending.length) {
+      pending.push(chunk.subarray(0, nl));
+      const line = Buffer.concat(pending);
+      pending = [];
+      onLine(line, 0, line.length);
+      from = nl + 1;
+      nl = chunk.indexOf(10, from);
+    }
+    for (; nl !== -1; nl = chunk.indexOf(10, from)) {
+      onLine(chunk, from, nl);
+      from = nl + 1;
+    }
+    if (from < chunk.length) pending.push(chunk.subarray(from));
+  }
+  const last = Buffer.concat(pending);
+  onLine(last, 0, last.length);
+}
+
+/**
  * Call `onLine` for each '\n'-separated line of a stream that never ends while it is used (a
  * long-running process's output), as each line arrives; a last line without its '\n' is not
  * delivered.

@@ -4,7 +4,7 @@
  * directory whose content was recorded before (only what changed is then read); images without
  * the tools fall back to the archive endpoint.
  */
-import { forEachLine } from '../lines.js';
+import { forEachLineBytes } from '../lines.js';
 import type { EntryKind } from '../core/tree.js';
 
 /**
@@ -36,38 +36,58 @@ const KINDS = new Map<number, EntryKind>([
   [0o120000, 'symlink'],
 ]);
 
-const LINE = /^([0-9a-f]+) (\d+) (\d+) \.\/(.+)$/;
-const ROOT_LINE = /^[0-9a-f]+ \d+ \d+ \.$/;
+const SPACE = 0x20;
+const DOT = 0x2e;
+const SLASH = 0x2f;
+
+/** The value of the hex digit `c` (a byte), or -1. */
+const hexDigit = (c: number) =>
+  c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
 
 /**
  * Parse the output of {@link LIST_SCRIPT} as it streams, handing each entry to `onEntry` (a
- * listing of 100,000 entries is not gathered first). Entries that are neither files,
- * directories nor symlinks (sockets, fifos, devices) are skipped, as in a scan. Resolves to
- * false when a line is not in the expected form: the caller then scans instead.
+ * listing of 100,000 entries is not gathered first). Each line, `<hex mode> <size> <mtime>
+ * ./<name>`, is read from its bytes; only the name becomes a string. Entries that are neither
+ * files, directories nor symlinks (sockets, fifos, devices) are skipped, as in a scan. Resolves
+ * to false when a line is not in the expected form: the caller then scans instead.
  */
 export async function parseListing(
   out: NodeJS.ReadableStream,
   onEntry: (e: Listed) => void,
 ): Promise<boolean> {
   let bad = false;
-  const take = (line: string) => {
-    if (bad || line === '' || ROOT_LINE.test(line)) return; // the directory itself
-    const m = LINE.exec(line);
-    if (!m) {
+  const take = (buf: Buffer, start: number, end: number) => {
+    if (bad || start === end) return;
+    let i = start;
+    let mode = 0;
+    for (let d; i < end && (d = hexDigit(buf[i]!)) !== -1; i++) mode = mode * 16 + d;
+    const numbers = [0, 0];
+    for (let f = 0; f < 2 && !bad; f++) {
+      if (i === start || buf[i] !== SPACE) bad = true;
+      const from = ++i;
+      for (let d; i < end && (d = buf[i]! - 0x30) >= 0 && d <= 9; i++)
+        numbers[f] = numbers[f]! * 10 + d;
+      if (i === from) bad = true;
+    }
+    if (bad || buf[i] !== SPACE || buf[i + 1] !== DOT) {
       bad = true;
       return;
     }
-    const mode = parseInt(m[1]!, 16);
+    if (i + 2 === end) return; // the directory itself
+    if (buf[i + 2] !== SLASH || i + 3 === end) {
+      bad = true;
+      return;
+    }
     const kind = KINDS.get(mode & S_IFMT);
     if (!kind) return;
     onEntry({
-      rel: m[4]!,
+      rel: buf.toString('utf8', i + 3, end),
       kind,
-      size: Number(m[2]),
-      mtime: Number(m[3]),
+      size: numbers[0]!,
+      mtime: numbers[1]!,
       mode: mode & 0o7777,
     });
   };
-  await forEachLine(out as AsyncIterable<Buffer>, take);
+  await forEachLineBytes(out as AsyncIterable<Buffer>, take);
   return !bad;
 }

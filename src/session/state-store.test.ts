@@ -94,6 +94,41 @@ describe('state store', () => {
     assert.equal((await loadState(path, { target: '/app' })).tree.size, 0);
   });
 
+  test('records read from their bytes hold what JSON would: numbers of every form, texts, names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'numbers.json');
+    const tree = new Map<string, StateEntry>();
+    const numbers = [0, 7, 1.5, 0.1 + 0.2, 1e21, 2 ** 53 + 2, 123456789012345680, -3, 1e-7];
+    numbers.forEach((n, i) =>
+      tree.set(`d/f${i}.txt`, {
+        kind: 'file',
+        hash: 'ab'.repeat(20),
+        lSize: i,
+        lMtimeMs: n,
+        rSize: n,
+        rMtime: Math.trunc(n),
+      }),
+    );
+    tree.set('dé/ünï 😀', fileEntry(1));
+    tree.set('l', { kind: 'symlink', link: 'ü/x,y]', lSize: 0, lMtimeMs: 2, rSize: 6, rMtime: 2 });
+    tree.set('d', { kind: 'dir', lSize: 0, lMtimeMs: 1.25, rSize: 0, rMtime: 1 });
+    await saveState(path, meta, { tree, conflicts: [], unsure: new Set() });
+    const back = await loadState(path, { target: '/app' });
+    const text = await readFile(path, 'utf8');
+    const parsed = JSON.parse(text).entries as Record<string, unknown[]>;
+    assert.deepEqual(
+      [...back.tree].map(([p, e]) => [
+        p,
+        [e.kind, e.hash ?? e.link ?? null, e.lSize, e.lMtimeMs, e.rSize, e.rMtime],
+      ]),
+      Object.entries(parsed),
+    );
+    assert.deepEqual(
+      [...back.tree],
+      [...tree].map(([p, e]) => [p, { ...e, rMtime: e.rMtime || 0 }]),
+    );
+  });
+
   test('a file in one line (as written before) still loads', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
     const path = join(dir, 'old.json');

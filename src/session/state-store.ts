@@ -11,7 +11,7 @@ import { appendFile, rm } from 'node:fs/promises';
 import type { Conflict } from '../core/reconcile.js';
 import { StateTable } from '../core/table.js';
 import type { EntryKind, StateEntry, StateTree } from '../core/tree.js';
-import { forEachLine } from '../lines.js';
+import { forEachLine, forEachLineBytes } from '../lines.js';
 import { writeFileAtomic } from './files.js';
 
 const VERSION = 1;
@@ -172,6 +172,8 @@ type Head = Omit<StateFile, 'entries'>;
  * Read a state file. Files are written one record per line ({@link saveState}) and read line by
  * line, so a state of 100,000 paths never exists as one 11 MB string plus its parsed copy (which
  * took 60 MB of heap at start-up); a file in one line (as written before) is parsed whole.
+ * Records are read from the bytes ({@link takeRecord}); a record in another form than the one
+ * saveState writes for plain names (an escape in its path or link text) is parsed as JSON.
  * `check` sees the head (everything but the records) before any record is read, and may throw.
  */
 async function readStateFile(
@@ -182,30 +184,31 @@ async function readStateFile(
   let head: Head | null = null;
   let whole: string[] | null = null; // the lines of a file in the old layout
   let tail = '';
-  const take = (line: string) => {
-    if (whole) whole.push(line);
+  const take = (buf: Buffer, start: number, end: number) => {
+    if (whole) whole.push(buf.toString('utf8', start, end));
     else if (head === null) {
+      const line = buf.toString('utf8', start, end);
       if (!line.endsWith(ENTRIES_OPEN)) whole = [line];
       else {
         head = JSON.parse(`${line}}}`) as Head;
         check(head);
       }
-    } else if (tail !== '' || line.startsWith('}')) tail += line;
-    else {
+    } else if (tail !== '' || buf[start] === CLOSE) tail += buf.toString('utf8', start, end);
+    else if (!takeRecord(tree, buf, start, end)) {
+      const line = buf.toString('utf8', start, end);
       // `"path":[row],`: the key ends at its first unescaped quote
-      let end = 1;
-      while (end < line.length && line[end] !== '"') end += line[end] === '\\' ? 2 : 1;
+      let q = 1;
+      while (q < line.length && line[q] !== '"') q += line[q] === '\\' ? 2 : 1;
       const to = line.endsWith(',') ? line.length - 1 : line.length;
-      // parsed, not sliced: a slice would keep the whole chunk of the file alive
-      const [p, row] = JSON.parse(`[${line.slice(0, end + 1)},${line.slice(end + 2, to)}]`) as [
+      const [p, row] = JSON.parse(`[${line.slice(0, q + 1)},${line.slice(q + 2, to)}]`) as [
         string,
         Row,
       ];
       setRow(tree, p, row);
     }
   };
-  await forEachLine(
-    createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 18 }) as AsyncIterable<string>,
+  await forEachLineBytes(
+    createReadStream(path, { highWaterMark: 1 << 18 }) as AsyncIterable<Buffer>,
     take,
   );
   if (whole) {
@@ -217,6 +220,85 @@ async function readStateFile(
   if (head === null) throw new Error('empty');
   const end = JSON.parse(`{"entries":{${tail}`) as Pick<StateFile, 'conflicts' | 'unsure'>;
   return { ...(head as Head), conflicts: end.conflicts, unsure: end.unsure, tree };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const CLOSE = 0x7d; // '}'
+const KIND_BYTES: [EntryKind, Buffer][] = (['file', 'dir', 'symlink'] as const).map((k) => [
+  k,
+  Buffer.from(`["${k}",`),
+]);
+const NULL_BYTES = Buffer.from('null,');
+
+/** Whether `buf` holds `lit` at `at`. */
+function bytesAt(buf: Buffer, at: number, lit: Buffer): boolean {
+  for (let j = 0; j < lit.length; j++) if (buf[at + j] !== lit[j]) return false;
+  return true;
+}
+
+/** The end of the JSON string starting at the quote at `from`; -1 when it holds an escape. */
+function plainStringEnd(buf: Buffer, from: number, end: number): number {
+  for (let k = from + 1; k < end; k++) {
+    const c = buf[k];
+    if (c === QUOTE) return k;
+    if (c === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
+/**
+ * One record line as saveState writes it, `"path":["kind","text"|null,n,n,n,n]` with a comma
+ * after all but the last, read from its bytes into the table: about four times quicker than
+ * JSON.parse, and the path and text are decoded into strings of their own. False (nothing
+ * taken) for any other form; the caller parses that line as JSON.
+ */
+function takeRecord(tree: StateTable, buf: Buffer, start: number, end: number): boolean {
+  if (buf[start] !== QUOTE) return false;
+  const keyEnd = plainStringEnd(buf, start, end);
+  if (keyEnd === -1 || buf[keyEnd + 1] !== 0x3a) return false; // ':'
+  let i = keyEnd + 2;
+  const kind = KIND_BYTES.find(([, lit]) => bytesAt(buf, i, lit));
+  if (!kind) return false;
+  i += kind[1].length;
+  let text: string | undefined;
+  if (bytesAt(buf, i, NULL_BYTES)) i += NULL_BYTES.length;
+  else {
+    if (buf[i] !== QUOTE) return false;
+    const textEnd = plainStringEnd(buf, i, end);
+    if (textEnd === -1 || buf[textEnd + 1] !== COMMA) return false;
+    text = buf.toString('utf8', i + 1, textEnd);
+    i = textEnd + 2;
+  }
+  const n = [0, 0, 0, 0];
+  for (let f = 0; f < 4; f++) {
+    const stop = f < 3 ? COMMA : 0x5d; // ']'
+    let j = i;
+    let int = 0;
+    let digits = true;
+    for (; j < end && buf[j] !== stop; j++) {
+      const d = buf[j]! - 0x30;
+      if (d >= 0 && d <= 9) int = int * 10 + d;
+      else digits = false;
+    }
+    if (j === i || j === end) return false;
+    // a fraction or an exponent: parsed as JavaScript does, to the same double
+    n[f] = digits && j - i < 16 ? int : Number(buf.toString('latin1', i, j));
+    if (Number.isNaN(n[f])) return false;
+    i = j + 1;
+  }
+  if (i !== end && !(i === end - 1 && buf[i] === COMMA)) return false;
+  tree.setFields(
+    buf.toString('utf8', start + 1, keyEnd),
+    kind[0],
+    text,
+    n[0]!,
+    n[1]!,
+    n[2]!,
+    n[3]!,
+  );
+  return true;
 }
 
 const ENTRIES_OPEN = '"entries":{';
