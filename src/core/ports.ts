@@ -147,12 +147,13 @@ export interface ContainerChannel {
    * them (an accelerator: no content crosses the wire for unchanged files); otherwise, or when
    * much is unknown, it is scan(). With `early`, a listing of `dir` started moments before by
    * prefetchListing is the one parsed. `keyOf(rel)` gives the string to key a listed path with
-   * (the state's own, so that a path's text is held once; see core/table.ts).
+   * (the state's own, so that a path's text is held once; see core/table.ts); `capacity`, how
+   * many entries to make room for at once (the state's size).
    */
   scanKnown(
     dir: string,
     known: (rel: string) => KnownEntry | undefined,
-    opts?: { early?: boolean; keyOf?: (rel: string) => string },
+    opts?: { early?: boolean; keyOf?: (rel: string) => string; capacity?: number },
   ): Promise<Tree | null>;
   /**
    * Start the listing of `dir` for the `scanKnown(dir, .., { early: true })` about to come, so

@@ -71,6 +71,9 @@ test('a state table reads back what was set, as a Map of the same calls does', (
 
 test('an entry table reads back what was set, as a Map of the same calls does', () => {
   behavesAsMap(() => new EntryTable(), entry);
+  // made with room for rows at once, below and past that room
+  behavesAsMap(() => new EntryTable(3), entry);
+  behavesAsMap(() => new EntryTable(5000), entry);
 });
 
 test('tables grow past their first columns and reuse the rows of deleted keys', () => {
@@ -112,4 +115,10 @@ test('sharedKey: the key a table holds for a path, or the path itself', () => {
   assert.equal(sharedKey(t, 'a/b'), 'a/b');
   assert.equal(sharedKey(t, 'x'), 'x');
   assert.equal(sharedKey(new Map([['a/b', 1]]), 'a/b'), 'a/b');
+  // an entry table keeps no row -> key column: it answers with the path asked
+  const e = new EntryTable(2000);
+  for (let i = 0; i < 3000; i++) e.setFields(`p/${i}`, 'file', i, 1000, 0o644);
+  assert.equal(sharedKey(e, 'p/2999'), 'p/2999');
+  assert.equal(e.keyOf('p/3000'), undefined);
+  assert.deepEqual(e.get('p/2999'), { kind: 'file', size: 2999, mtimeMs: 1000, mode: 0o644 });
 });

@@ -39,12 +39,27 @@ const textOf = (e: { kind: EntryKind; hash?: string; link?: string }) =>
 abstract class Table<V> implements PathMap<V> {
   /** Key → row, in insertion order (iteration follows it, as a Map's does). */
   private readonly rows = new Map<string, number>();
-  /** Row → its key (the string the map holds), for {@link keyOf}. */
-  private readonly keyAt: (string | undefined)[] = [];
+  /**
+   * Row → its key (the string the map holds), for {@link keyOf}: kept by a table whose strings
+   * others share (the state), not by those that borrow them (8 bytes a row each).
+   */
+  private readonly keyAt: (string | undefined)[] | null;
   private readonly free: number[] = [];
   private capacity = 0;
   private kinds = new Uint8Array(0);
   private readonly texts: (string | undefined)[] = [];
+  /** The capacity of the first growth. */
+  private readonly initial: number;
+
+  /**
+   * @param opts.lendsKeys the table's keys are handed out by {@link keyOf}
+   * @param opts.capacity rows to make room for at once (a tree about to be filled with about
+   *   as many paths as another: no column is copied while it grows)
+   */
+  constructor(opts: { lendsKeys: boolean; capacity?: number }) {
+    this.keyAt = opts.lendsKeys ? [] : null;
+    this.initial = Math.max(0, opts.capacity ?? 0);
+  }
 
   get size(): number {
     return this.rows.size;
@@ -66,7 +81,7 @@ abstract class Table<V> implements PathMap<V> {
     const r = this.rows.get(key);
     if (r === undefined) return false;
     this.rows.delete(key);
-    this.keyAt[r] = undefined;
+    if (this.keyAt) this.keyAt[r] = undefined;
     this.texts[r] = undefined;
     this.free.push(r);
     return true;
@@ -79,7 +94,8 @@ abstract class Table<V> implements PathMap<V> {
    */
   keyOf(key: string): string | undefined {
     const r = this.rows.get(key);
-    return r === undefined ? undefined : this.keyAt[r];
+    if (r === undefined) return undefined;
+    return this.keyAt ? this.keyAt[r] : key;
   }
 
   keys(): IterableIterator<string> {
@@ -111,12 +127,12 @@ abstract class Table<V> implements PathMap<V> {
     if (r === undefined) {
       r = this.free.pop() ?? this.rows.size;
       if (r >= this.capacity) {
-        this.capacity = Math.max(1024, this.capacity * 2);
+        this.capacity = Math.max(1024, this.initial, this.capacity * 2);
         this.kinds = grown(this.kinds, this.capacity);
         this.grow(this.capacity);
       }
       this.rows.set(key, r);
-      this.keyAt[r] = key;
+      if (this.keyAt) this.keyAt[r] = key;
     }
     this.kinds[r] = KIND_CODE[kind];
     this.texts[r] = kind === 'dir' ? undefined : text;
@@ -148,6 +164,10 @@ function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, capacity
  * as they share a field of the state file's records.
  */
 export class StateTable extends Table<StateEntry> {
+  constructor() {
+    super({ lendsKeys: true });
+  }
+
   private lSize = new Float64Array(0);
   private lMtimeMs = new Float64Array(0);
   private rSize = new Float64Array(0);
@@ -197,6 +217,11 @@ export class StateTable extends Table<StateEntry> {
 
 /** A scanned tree ({@link Entry} per path): what a walk or a container listing produces. */
 export class EntryTable extends Table<Entry> {
+  /** @param capacity rows to make room for at once (see Table) */
+  constructor(capacity?: number) {
+    super({ lendsKeys: false, capacity });
+  }
+
   private size_ = new Float64Array(0);
   private mtimeMs = new Float64Array(0);
   private mode = new Uint16Array(0);

@@ -452,7 +452,7 @@ export class DockerChannel implements ContainerChannel {
   async scanKnown(
     dir: string,
     known: (rel: string) => KnownEntry | undefined,
-    opts: { early?: boolean; keyOf?: (rel: string) => string } = {},
+    opts: { early?: boolean; keyOf?: (rel: string) => string; capacity?: number } = {},
   ): Promise<Tree | null> {
     this.assertOpen();
     if (!this.opts.hasSh || this.onTmpfs(dir)) {
@@ -462,7 +462,7 @@ export class DockerChannel implements ContainerChannel {
     const norm = listedDir(dir);
     const early = this.takeEarlyListing(norm, opts.early);
     // a compact table (core/table.ts), each entry taken as it arrives
-    const tree = new EntryTable();
+    const tree = new EntryTable(opts.capacity);
     const keyOf = opts.keyOf ?? ((rel: string) => rel);
     const unknown: string[] = [];
     const take = (e: Listed) => {

@@ -196,8 +196,9 @@ export async function scanLocal(
   base: StateTree,
   opts: { deferHashNew?: boolean } = {},
 ): Promise<{ tree: Tree; problems: Problem[] }> {
-  // a compact table whose keys are the state's strings where it has the path (core/table.ts)
-  const tree = new EntryTable();
+  // a compact table whose keys are the state's strings where it has the path (core/table.ts),
+  // with room for as many paths as the state records
+  const tree = new EntryTable(base.size);
   const problems: Problem[] = [];
   const toComplete: string[] = [];
   const walk = async (dirRel: string): Promise<void> => {

@@ -71,7 +71,7 @@ export class RemoteView {
         const rel = direct ? remoteRel : fromContainerRel(this.rule, remoteRel);
         return rel ? state.get(rel) : undefined;
       },
-      direct ? { ...opts, keyOf: (rel) => sharedKey(state, rel) } : opts,
+      direct ? { ...opts, keyOf: (rel) => sharedKey(state, rel), capacity: state.size } : opts,
     );
     if (!tree) return out;
     if (direct) {
