@@ -3,7 +3,7 @@
  * `engine/`, `compose/` and `watch/` implement them; `session/` wires them together; tests
  * may substitute them where the real thing cannot reproduce a case.
  */
-import type { Entry, EntryKind, Tree } from './tree.js';
+import type { Entry, EntryKind, StateTree, Tree } from './tree.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engine
@@ -146,14 +146,13 @@ export interface ContainerChannel {
    * read; only the others are read. It lists through the image's `find` and `stat` where it has
    * them (an accelerator: no content crosses the wire for unchanged files); otherwise, or when
    * much is unknown, it is scan(). With `early`, a listing of `dir` started moments before by
-   * prefetchListing is the one parsed. `keyOf(rel)` gives the string to key a listed path with
-   * (the state's own, so that a path's text is held once; see core/table.ts); `capacity`, how
-   * many entries to make room for at once (the state's size).
+   * prefetchListing is the one parsed. `beside`, the state tree whose paths are the listed ones:
+   * the tree is built aligned with it (a path's row and text are the state's; core/table.ts).
    */
   scanKnown(
     dir: string,
     known: (rel: string) => KnownEntry | undefined,
-    opts?: { early?: boolean; keyOf?: (rel: string) => string; capacity?: number },
+    opts?: { early?: boolean; beside?: StateTree },
   ): Promise<Tree | null>;
   /**
    * Start the listing of `dir` for the `scanKnown(dir, .., { early: true })` about to come, so

@@ -6,6 +6,7 @@
  */
 import type { InitialSync, Mode } from './model.js';
 import { MODE_SPECS } from './modes.js';
+import { forEachWith } from './table.js';
 import {
   isWithin,
   sameContent,
@@ -175,9 +176,12 @@ export function planSync(input: PlanInput): Plan {
   // trees are skipped (each was a lookup per key in one or two other trees)
   let seenRemote = 0;
   let seenBase = 0;
-  const visit = (p: string, l: Entry | undefined) => {
-    const r = remote.get(p);
-    const recorded = base.get(p);
+  const visit = (
+    p: string,
+    l: Entry | undefined,
+    r: Entry | undefined,
+    recorded: StateEntry | undefined,
+  ) => {
     if (r) seenRemote++;
     if (recorded) seenBase++;
     const unsure = input.unsure?.has(p) === true;
@@ -205,12 +209,14 @@ export function planSync(input: PlanInput): Plan {
       plan.deleteLocal.push(p);
     }
   };
-  // the local entries as the tree yields them: a lookup less a path
-  for (const [p, l] of local) visit(p, l);
+  // the local entries as the tree yields them, with the other two sides of each path read from
+  // their rows where the trees are aligned with the state (core/table.ts)
+  forEachWith(local, remote, base, visit);
   if (seenRemote < remote.size)
-    for (const p of remote.keys()) if (!local.has(p)) visit(p, undefined);
+    for (const [p, r] of remote) if (!local.has(p)) visit(p, undefined, r, base.get(p));
   if (seenBase < base.size)
-    for (const p of base.keys()) if (!local.has(p) && !remote.has(p)) visit(p, undefined);
+    for (const [p, b] of base)
+      if (!local.has(p) && !remote.has(p)) visit(p, undefined, undefined, b);
   for (const list of [plan.upload, plan.download, plan.deleteRemote, plan.deleteLocal])
     list.sort(byPath);
   plan.conflicts.sort((a, b) => byPath(a.path, b.path));

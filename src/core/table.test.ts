@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { EntryTable, sharedKey, StateTable } from './table.js';
+import { EntryTable, forEachWith, StateTable } from './table.js';
 import type { Entry, StateEntry } from './tree.js';
 
 const kinds = ['file', 'dir', 'symlink'] as const;
@@ -72,8 +72,8 @@ test('a state table reads back what was set, as a Map of the same calls does', (
 test('an entry table reads back what was set, as a Map of the same calls does', () => {
   behavesAsMap(() => new EntryTable(), entry);
   // made with room for rows at once, below and past that room
-  behavesAsMap(() => new EntryTable(3), entry);
-  behavesAsMap(() => new EntryTable(5000), entry);
+  behavesAsMap(() => new EntryTable({ capacity: 3 }), entry);
+  behavesAsMap(() => new EntryTable({ capacity: 5000 }), entry);
 });
 
 test('tables grow past their first columns and reuse the rows of deleted keys', () => {
@@ -109,16 +109,113 @@ test('a value read from a table is a copy: changing it changes the table only wh
   assert.deepEqual(t.get('d'), { kind: 'dir', size: 0, mtimeMs: 1000, mode: 0o755 });
 });
 
-test('sharedKey: the key a table holds for a path, or the path itself', () => {
-  const t = new StateTable();
-  t.setFields('a/b', 'dir', undefined, 0, 0, 0, 0);
-  assert.equal(sharedKey(t, 'a/b'), 'a/b');
-  assert.equal(sharedKey(t, 'x'), 'x');
-  assert.equal(sharedKey(new Map([['a/b', 1]]), 'a/b'), 'a/b');
-  // an entry table keeps no row -> key column: it answers with the path asked
-  const e = new EntryTable(2000);
-  for (let i = 0; i < 3000; i++) e.setFields(`p/${i}`, 'file', i, 1000, 0o644);
-  assert.equal(sharedKey(e, 'p/2999'), 'p/2999');
-  assert.equal(e.keyOf('p/3000'), undefined);
+const sorted = <T>(it: Iterable<[string, T]>) => [...it].sort(([a], [b]) => (a < b ? -1 : 1));
+
+test('a table aligned with a state reads as a Map of the same calls, while the state changes', () => {
+  const key = fc.constantFrom('a', 'b', 'a/b', 'a/b/c', 'd', 'é/ü', '', 'x', 'y/z');
+  const st = (text: string): StateEntry => ({
+    kind: 'file',
+    hash: text,
+    lSize: 1,
+    lMtimeMs: 2,
+    rSize: 3,
+    rMtime: 4,
+  });
+  const op = fc.oneof(
+    fc.record({ set: key, value: entry }),
+    fc.record({ del: key }),
+    fc.record({ get: key }),
+    // the state it was built beside: new paths (on reused rows too) and deleted ones
+    fc.record({ baseSet: key }),
+    fc.record({ baseDel: key }),
+  );
+  fc.assert(
+    fc.property(fc.uniqueArray(key), fc.array(op, { maxLength: 60 }), (known, ops) => {
+      const base = new StateTable();
+      for (const k of known) base.set(k, st(k));
+      // rows the state freed before the table was made
+      if (known.length > 1) base.delete(known[0]!);
+      const table = new EntryTable({ beside: base });
+      const map = new Map<string, Entry>();
+      for (const o of ops) {
+        if ('set' in o) {
+          table.set(o.set, o.value);
+          map.set(o.set, o.value);
+        } else if ('del' in o) assert.equal(table.delete(o.del), map.delete(o.del));
+        else if ('get' in o) assert.deepEqual(table.get(o.get), map.get(o.get));
+        else if ('baseSet' in o) base.set(o.baseSet, st('new'));
+        else base.delete(o.baseDel);
+        assert.equal(table.size, map.size);
+      }
+      // the same entries, in row order rather than insertion order
+      assert.deepEqual(sorted(table), sorted(map));
+      assert.deepEqual([...table.keys()].sort(), [...map.keys()].sort());
+      assert.deepEqual([...table.values()].length, [...map.values()].length);
+      for (const k of map.keys()) assert.ok(table.has(k));
+      for (const k of map.keys()) assert.equal(table.keyOf(k), k);
+      // the state itself is untouched by the table
+      for (const k of base.keys()) assert.ok(base.get(k));
+    }),
+  );
+});
+
+test('an aligned table takes the rows of its state: a large tree beside a large state', () => {
+  const base = new StateTable();
+  for (let i = 0; i < 3000; i++) base.setFields(`p/${i}`, 'file', `h${i}`, i, 1, i, 1);
+  const e = new EntryTable({ beside: base });
+  for (let i = 2999; i >= 0; i -= 2) e.setFields(`p/${i}`, 'file', i, 1000, 0o644);
+  // a path the state lacks goes to the table's own map
+  e.setFields('q', 'dir', 0, 1000, 0o755);
+  assert.equal(e.size, 1501);
   assert.deepEqual(e.get('p/2999'), { kind: 'file', size: 2999, mtimeMs: 1000, mode: 0o644 });
+  assert.equal(e.get('p/2998'), undefined);
+  assert.ok(e.has('q'));
+  // iteration follows the state's rows, then the table's own
+  const keys = [...e.keys()];
+  assert.equal(keys[0], 'p/1');
+  assert.equal(keys.at(-1), 'q');
+  // once the state deletes, the table stands on its own and still holds every path
+  base.delete('p/2999');
+  base.setFields('r', 'file', 'h', 1, 1, 1, 1);
+  assert.equal(e.get('r'), undefined);
+  assert.deepEqual(e.get('p/2999'), { kind: 'file', size: 2999, mtimeMs: 1000, mode: 0o644 });
+  assert.equal(e.size, 1501);
+  assert.ok(e.delete('p/1'));
+  assert.equal(e.size, 1500);
+  assert.equal(e.keyOf('p/3'), 'p/3');
+});
+
+test('forEachWith reads the other two sides as get does, aligned or not', () => {
+  const key = fc.constantFrom('a', 'b', 'a/b', 'a/b/c', 'd', 'é/ü', '', 'x', 'y/z');
+  const st: StateEntry = { kind: 'dir', lSize: 0, lMtimeMs: 1, rSize: 0, rMtime: 1 };
+  const side = fc.array(fc.tuple(key, entry), { maxLength: 12 });
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(key),
+      side,
+      side,
+      fc.array(fc.oneof(fc.record({ baseSet: key }), fc.record({ baseDel: key })), {
+        maxLength: 3,
+      }),
+      fc.boolean(),
+      (known, local, remote, baseOps, plainRemote) => {
+        const base = new StateTable();
+        for (const k of known) base.set(k, { ...st, rSize: k.length });
+        const l = new EntryTable({ beside: base });
+        for (const [k, e] of local.slice(0, 6)) l.set(k, e);
+        // the state may change between the two trees (the remote one is then made beside a
+        // larger state, or the local one loses its alignment)
+        for (const o of baseOps)
+          if ('baseSet' in o) base.set(o.baseSet, st);
+          else base.delete(o.baseDel);
+        for (const [k, e] of local.slice(6)) l.set(k, e);
+        const r = plainRemote ? new Map<string, Entry>() : new EntryTable({ beside: base });
+        for (const [k, e] of remote) r.set(k, e);
+        const seen: unknown[] = [];
+        forEachWith(l, r, base, (k, v, inR, inB) => seen.push([k, v, inR, inB]));
+        const expected = [...l].map(([k, v]) => [k, v, r.get(k), base.get(k)]);
+        assert.deepEqual(seen, expected);
+      },
+    ),
+  );
 });

@@ -3,7 +3,8 @@
  * million paths as a Map of objects held about 230 bytes a state record (the object, two boxed
  * numbers for the times, the key) and 110 a scanned entry, and gave the garbage collector a
  * dozen objects a path to trace; here a path costs its key (shared between the trees of one
- * reconcile, see {@link Table.keyOf}), its hash string and about 50 bytes of columns.
+ * reconcile, which are aligned with its state: see Table), its hash string and about 50 bytes
+ * of columns.
  *
  * A table reads and writes like a `Map<string, V>` ({@link PathMap}), so the core's pure
  * functions take either and tests keep passing Maps. `get` builds the value on each call: a
@@ -35,13 +36,22 @@ const textOf = (e: { kind: EntryKind; hash?: string; link?: string }) =>
  * Rows of columns behind a key → row map; rows of deleted keys are reused. The kind and the
  * text (a file's hash or a link's text) are columns of every table; each kind of table adds its
  * numbers.
+ *
+ * A table built beside a state table (the local walk's and the container listing's trees of a
+ * reconcile, `beside`) is aligned with it: a path the state holds takes the state's row number
+ * and the state's string, so it costs no map entry of its own and its lookup is the state's one;
+ * only paths the state lacks go into the table's own map. Rows are tied to the state's as long
+ * as the state deletes nothing: once it does (a row of its may then be reused for another
+ * path), the table moves its aligned rows into its own map on its next lookup and is a table
+ * on its own from then on.
  */
 abstract class Table<V> implements PathMap<V> {
-  /** Key → row, in insertion order (iteration follows it, as a Map's does). */
+  /** Key → row: every key of a table on its own, the keys not aligned with `beside` else. */
   private readonly rows = new Map<string, number>();
   /**
-   * Row → its key (the string the map holds), for {@link keyOf}: kept by a table whose strings
-   * others share (the state), not by those that borrow them (8 bytes a row each).
+   * Row → its key (the string the map holds), for {@link keyOf} and for an aligned table's
+   * iteration: kept by a table whose strings others share (the state) and by aligned tables,
+   * not by a table on its own that borrows nothing (8 bytes a row each).
    */
   private readonly keyAt: (string | undefined)[] | null;
   private readonly free: number[] = [];
@@ -50,40 +60,76 @@ abstract class Table<V> implements PathMap<V> {
   private readonly texts: (string | undefined)[] = [];
   /** The capacity of the first growth. */
   private readonly initial: number;
+  /** Rows handed out so far, free or not. */
+  private next = 0;
+  private count = 0;
+  /** Keys deleted so far: what an aligned table checks its alignment by. */
+  private deletions = 0;
+  /** The table this one is aligned with (its rows below `alignedRows` are that table's). */
+  private beside: Table<unknown> | null = null;
+  private alignedRows = 0;
+  private besideDeletions = 0;
+  /** Iteration in row order (an aligned table) rather than the map's insertion order. */
+  private readonly byRow: boolean;
+  /**
+   * The last key looked up in the map and its row: the walk and the listing ask the state for a
+   * path and then set it in their table, which an aligned table looks up in the state again.
+   */
+  private memoKey: string | undefined;
+  private memoRow: number | undefined;
 
   /**
    * @param opts.lendsKeys the table's keys are handed out by {@link keyOf}
    * @param opts.capacity rows to make room for at once (a tree about to be filled with about
    *   as many paths as another: no column is copied while it grows)
+   * @param opts.beside a state tree this table is filled beside: aligned with it when it is a
+   *   table that lends its keys, else room is made for as many rows as it has
    */
-  constructor(opts: { lendsKeys: boolean; capacity?: number }) {
-    this.keyAt = opts.lendsKeys ? [] : null;
-    this.initial = Math.max(0, opts.capacity ?? 0);
+  constructor(opts: { lendsKeys: boolean; capacity?: number; beside?: PathMap<unknown> }) {
+    const b = opts.beside;
+    let initial = opts.capacity ?? 0;
+    if (b instanceof Table && b.keyAt !== null && b.beside === null && !opts.lendsKeys) {
+      this.beside = b;
+      this.alignedRows = b.next;
+      this.besideDeletions = b.deletions;
+      this.next = b.next;
+      initial = Math.max(initial, b.next + 1024);
+    } else if (b) initial = Math.max(initial, b.size);
+    this.byRow = this.beside !== null;
+    this.keyAt = opts.lendsKeys || this.byRow ? [] : null;
+    this.initial = Math.max(0, initial);
   }
 
   get size(): number {
-    return this.rows.size;
+    return this.count;
   }
 
   has(key: string): boolean {
-    return this.rows.has(key);
+    return this.find(key) >= 0;
   }
 
   get(key: string): V | undefined {
-    const r = this.rows.get(key);
-    return r === undefined ? undefined : this.at(r);
+    const r = this.find(key);
+    return r < 0 ? undefined : this.at(r);
   }
 
   /** Record `value` at `key` (through the subclass's setFields). */
   abstract set(key: string, value: V): this;
 
   delete(key: string): boolean {
-    const r = this.rows.get(key);
-    if (r === undefined) return false;
-    this.rows.delete(key);
-    if (this.keyAt) this.keyAt[r] = undefined;
+    const r = this.find(key);
+    if (r < 0) return false;
+    this.kinds[r] = 0;
     this.texts[r] = undefined;
-    this.free.push(r);
+    if (this.keyAt) this.keyAt[r] = undefined;
+    // an aligned row stays the state's: it is not reused for another key
+    if (this.beside === null || r >= this.alignedRows) {
+      this.rows.delete(key);
+      this.memoKey = undefined;
+      this.free.push(r);
+    }
+    this.count--;
+    this.deletions++;
     return true;
   }
 
@@ -93,29 +139,99 @@ abstract class Table<V> implements PathMap<V> {
    * a path's text is kept once rather than once per tree.
    */
   keyOf(key: string): string | undefined {
-    const r = this.rows.get(key);
-    if (r === undefined) return undefined;
+    const r = this.find(key);
+    if (r < 0) return undefined;
     return this.keyAt ? this.keyAt[r] : key;
   }
 
   keys(): IterableIterator<string> {
-    return this.rows.keys();
+    return this.byRow ? this.rowKeys() : this.rows.keys();
   }
 
   *values(): IterableIterator<V> {
-    for (const r of this.rows.values()) yield this.at(r);
+    for (const [, v] of this.entries()) yield v;
   }
 
   *entries(): IterableIterator<[string, V]> {
-    for (const [k, r] of this.rows) yield [k, this.at(r)];
+    if (this.byRow) {
+      for (let r = 0; r < this.next; r++)
+        if (this.kinds[r]! > 0) yield [this.keyAt![r]!, this.at(r)];
+    } else for (const [k, r] of this.rows) yield [k, this.at(r)];
   }
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
     return this.entries();
   }
 
+  private *rowKeys(): IterableIterator<string> {
+    for (let r = 0; r < this.next; r++) if (this.kinds[r]! > 0) yield this.keyAt![r]!;
+  }
+
   private at(r: number): V {
     return this.read(r, KIND_OF[this.kinds[r]!]!, this.texts[r]);
+  }
+
+  /** Whether the rows below alignedRows are still the state's (see the class). */
+  private aligned(b: Table<unknown>): boolean {
+    if (b.deletions === this.besideDeletions) return true;
+    for (let r = 0; r < this.alignedRows; r++)
+      if (this.kinds[r]! > 0) this.rows.set(this.keyAt![r]!, r);
+    this.memoKey = undefined;
+    this.beside = null;
+    return false;
+  }
+
+  /** `rows.get(key)`, remembering the last answer. */
+  private lookup(key: string): number | undefined {
+    if (key === this.memoKey) return this.memoRow;
+    const r = this.rows.get(key);
+    this.memoKey = key;
+    this.memoRow = r;
+    return r;
+  }
+
+  /** The value at row `r`, if it holds one. */
+  private valueAt(r: number): V | undefined {
+    return this.kinds[r]! > 0 ? this.at(r) : undefined;
+  }
+
+  /** See {@link forEachWith}. */
+  static forEachWith<V, A, B>(
+    tree: PathMap<V>,
+    a: PathMap<A>,
+    b: PathMap<B>,
+    fn: (key: string, value: V, inA: A | undefined, inB: B | undefined) => void,
+  ): void {
+    const x = tree instanceof Table && tree.byRow ? tree.beside : null;
+    if (x === null || !(tree as Table<V>).aligned(x)) {
+      for (const [k, v] of tree) fn(k, v, a.get(k), b.get(k));
+      return;
+    }
+    const t = tree as Table<V>;
+    // how many of the rows of `m` are the state's: all of its own for the state itself, those
+    // below its alignedRows for a table aligned with the same state, none for any other tree
+    const rowsOf = (m: PathMap<unknown>) =>
+      m === x ? x.next : m instanceof Table && m.beside === x && m.aligned(x) ? m.alignedRows : 0;
+    const ta = a as unknown as Table<A>;
+    const tb = b as unknown as Table<B>;
+    const limA = Math.min(rowsOf(a), t.alignedRows);
+    const limB = Math.min(rowsOf(b), t.alignedRows);
+    for (let r = 0; r < t.next; r++) {
+      if (!(t.kinds[r]! > 0)) continue;
+      const k = t.keyAt![r]!;
+      fn(k, t.at(r), r < limA ? ta.valueAt(r) : a.get(k), r < limB ? tb.valueAt(r) : b.get(k));
+    }
+  }
+
+  /** The row of `key`, or -1. */
+  private find(key: string): number {
+    const b = this.beside;
+    if (b !== null && this.aligned(b)) {
+      const r = b.lookup(key);
+      if (r !== undefined && r < this.alignedRows && this.kinds[r]! > 0) return r;
+      if (this.rows.size === 0) return -1;
+    }
+    return this.lookup(key) ?? -1;
   }
 
   /**
@@ -123,19 +239,40 @@ abstract class Table<V> implements PathMap<V> {
    * numbers. A directory keeps no text, whatever it is given.
    */
   protected rowFor(key: string, kind: EntryKind, text: string | undefined): number {
-    let r = this.rows.get(key);
-    if (r === undefined) {
-      r = this.free.pop() ?? this.rows.size;
-      if (r >= this.capacity) {
-        this.capacity = Math.max(1024, this.initial, this.capacity * 2);
-        this.kinds = grown(this.kinds, this.capacity);
-        this.grow(this.capacity);
-      }
-      this.rows.set(key, r);
-      if (this.keyAt) this.keyAt[r] = key;
+    const r = this.place(key);
+    if (r >= this.capacity) {
+      this.capacity = Math.max(1024, this.initial, this.capacity * 2, r + 1);
+      this.kinds = grown(this.kinds, this.capacity);
+      this.grow(this.capacity);
     }
     this.kinds[r] = KIND_CODE[kind];
     this.texts[r] = kind === 'dir' ? undefined : text;
+    return r;
+  }
+
+  /** The row of `key`, taken when it has none (its kind is set by the caller at once). */
+  private place(key: string): number {
+    const b = this.beside;
+    if (b !== null && this.aligned(b)) {
+      const r = b.lookup(key);
+      if (r !== undefined && r < this.alignedRows) {
+        if (this.kinds[r]! > 0) return r;
+        // a key taken into the map before the state had it stays there
+        if (this.rows.size === 0 || !this.rows.has(key)) {
+          this.keyAt![r] = b.keyAt![r];
+          this.count++;
+          return r;
+        }
+      }
+    }
+    let r = this.lookup(key);
+    if (r === undefined) {
+      r = this.free.pop() ?? this.next++;
+      this.rows.set(key, r);
+      this.memoRow = r; // the memo is this key's (lookup just set it)
+      if (this.keyAt) this.keyAt[r] = key;
+      this.count++;
+    }
     return r;
   }
 
@@ -146,11 +283,18 @@ abstract class Table<V> implements PathMap<V> {
 }
 
 /**
- * The string `other` keys `key` with when it is a table that holds it, else `key`: what a tree
- * built beside `other` keys its row with.
+ * Call `fn` with each entry of `tree` and what `a` and `b` hold at its path. When `tree` is a
+ * table aligned with a state and `a` or `b` is that state or a table aligned with it, a path the
+ * state holds is read from the other's row with no lookup (the reconcile's pass over the local
+ * tree); otherwise by `get`.
  */
-export function sharedKey(other: PathMap<unknown>, key: string): string {
-  return other instanceof Table ? (other.keyOf(key) ?? key) : key;
+export function forEachWith<V, A, B>(
+  tree: PathMap<V>,
+  a: PathMap<A>,
+  b: PathMap<B>,
+  fn: (key: string, value: V, inA: A | undefined, inB: B | undefined) => void,
+): void {
+  Table.forEachWith(tree, a, b, fn);
 }
 
 function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, capacity: number): T {
@@ -217,9 +361,12 @@ export class StateTable extends Table<StateEntry> {
 
 /** A scanned tree ({@link Entry} per path): what a walk or a container listing produces. */
 export class EntryTable extends Table<Entry> {
-  /** @param capacity rows to make room for at once (see Table) */
-  constructor(capacity?: number) {
-    super({ lendsKeys: false, capacity });
+  /**
+   * @param opts.capacity rows to make room for at once
+   * @param opts.beside the state tree the table is filled beside, to align with (see Table)
+   */
+  constructor(opts: { capacity?: number; beside?: PathMap<unknown> } = {}) {
+    super({ lendsKeys: false, ...opts });
   }
 
   private size_ = new Float64Array(0);

@@ -21,7 +21,7 @@ import type {
   WriteResult,
 } from '../core/ports.js';
 import { EntryTable } from '../core/table.js';
-import type { Entry, Tree } from '../core/tree.js';
+import type { Entry, StateTree, Tree } from '../core/tree.js';
 import { hashChunks } from '../core/hash.js';
 import { EngineError } from '../errors.js';
 import type { EngineCalls } from './calls.js';
@@ -452,7 +452,7 @@ export class DockerChannel implements ContainerChannel {
   async scanKnown(
     dir: string,
     known: (rel: string) => KnownEntry | undefined,
-    opts: { early?: boolean; keyOf?: (rel: string) => string; capacity?: number } = {},
+    opts: { early?: boolean; beside?: StateTree } = {},
   ): Promise<Tree | null> {
     this.assertOpen();
     if (!this.opts.hasSh || this.onTmpfs(dir)) {
@@ -462,23 +462,22 @@ export class DockerChannel implements ContainerChannel {
     const norm = listedDir(dir);
     const early = this.takeEarlyListing(norm, opts.early);
     // a compact table (core/table.ts), each entry taken as it arrives
-    const tree = new EntryTable(opts.capacity);
-    const keyOf = opts.keyOf ?? ((rel: string) => rel);
+    const tree = new EntryTable({ beside: opts.beside });
     const unknown: string[] = [];
     const take = (e: Listed) => {
       const { rel, kind, mode } = e;
       const mtimeMs = e.mtime * 1000;
       if (kind === 'dir') {
-        tree.setFields(keyOf(rel), kind, 0, mtimeMs, mode);
+        tree.setFields(rel, kind, 0, mtimeMs, mode);
         return;
       }
       const k = known(rel);
       // a symlink's size is the length of its text; the record keeps the text itself
       if (k === undefined || k.kind !== kind || k.rMtime !== e.mtime) unknown.push(rel);
       else if (kind === 'file' && k.rSize === e.size && k.hash !== undefined)
-        tree.setFields(keyOf(rel), kind, e.size, mtimeMs, mode, k.hash);
+        tree.setFields(rel, kind, e.size, mtimeMs, mode, k.hash);
       else if (kind === 'symlink' && k.link !== undefined && Buffer.byteLength(k.link) === e.size)
-        tree.setFields(keyOf(rel), kind, 0, mtimeMs, mode, k.link);
+        tree.setFields(rel, kind, 0, mtimeMs, mode, k.link);
       else unknown.push(rel);
     };
     let r: { value: boolean; exitCode: number };
@@ -496,11 +495,11 @@ export class DockerChannel implements ContainerChannel {
     if (unknown.length > BULK_READ_THRESHOLD) return this.scan(dir);
     await this.read(norm, unknown, async (rel, entry, content) => {
       if (entry.kind !== 'file' || !content) {
-        tree.set(keyOf(rel), entry);
+        tree.set(rel, entry);
         return;
       }
       const { hash, size } = await hashChunks(content);
-      tree.setFields(keyOf(rel), 'file', size, entry.mtimeMs, entry.mode, hash);
+      tree.setFields(rel, 'file', size, entry.mtimeMs, entry.mode, hash);
     });
     return tree;
   }

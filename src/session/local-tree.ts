@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { hashBuffer, hashChunks } from '../core/hash.js';
 import type { Problem } from '../core/ports.js';
-import { EntryTable, sharedKey } from '../core/table.js';
+import { EntryTable } from '../core/table.js';
 import {
   dirsWithEntries,
   isWithin,
@@ -196,9 +196,9 @@ export async function scanLocal(
   base: StateTree,
   opts: { deferHashNew?: boolean } = {},
 ): Promise<{ tree: Tree; problems: Problem[] }> {
-  // a compact table whose keys are the state's strings where it has the path (core/table.ts),
-  // with room for as many paths as the state records
-  const tree = new EntryTable(base.size);
+  // a compact table aligned with the state (core/table.ts): a path the state has takes its row
+  // and its string, with no map entry of its own
+  const tree = new EntryTable({ beside: base });
   const problems: Problem[] = [];
   const toComplete: string[] = [];
   const walk = async (dirRel: string): Promise<void> => {
@@ -231,7 +231,7 @@ export async function scanLocal(
           const st = lstatOrNull(join(root, rel));
           if (!st && d.name.includes('\uFFFD')) problems.push(invalidName(rel));
           const e = st && entryFromStats(st);
-          if (e) tree.set(sharedKey(base, rel), e);
+          if (e) tree.set(rel, e);
         }
         subdirs.push(rel);
         continue;
@@ -247,10 +247,10 @@ export async function scanLocal(
       const hash = e.kind === 'file' ? recordedHash(base.get(rel), e) : undefined;
       if (hash !== undefined) {
         // unchanged since the last sync: complete now
-        tree.setFields(sharedKey(base, rel), 'file', e.size, e.mtimeMs, e.mode, hash);
+        tree.setFields(rel, 'file', e.size, e.mtimeMs, e.mode, hash);
         continue;
       }
-      tree.set(sharedKey(base, rel), e);
+      tree.set(rel, e);
       toComplete.push(rel);
     }
     for (const s of subdirs.sort()) await walk(s);

@@ -8,7 +8,6 @@ import { fromContainerRel, toContainerPath } from '../core/paths.js';
 import type { SyncRule } from '../core/model.js';
 import { MODE_SPECS } from '../core/modes.js';
 import type { ContainerChannel, RemoteStat } from '../core/ports.js';
-import { sharedKey } from '../core/table.js';
 import type { Entry, StateEntry, StateTree, Tree } from '../core/tree.js';
 import { hashChunks } from '../core/hash.js';
 import type { RuleFilter } from './rule-sync.js';
@@ -71,7 +70,7 @@ export class RemoteView {
         const rel = direct ? remoteRel : fromContainerRel(this.rule, remoteRel);
         return rel ? state.get(rel) : undefined;
       },
-      direct ? { ...opts, keyOf: (rel) => sharedKey(state, rel), capacity: state.size } : opts,
+      direct ? { ...opts, beside: state } : opts,
     );
     if (!tree) return out;
     if (direct) {
