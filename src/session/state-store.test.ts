@@ -129,6 +129,29 @@ describe('state store', () => {
     );
   });
 
+  test('a path recorded twice in a file reads back once, with its last record, as JSON reads it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
+    const path = join(dir, 'twice.json');
+    const tree = new Map<string, StateEntry>([
+      ['a', fileEntry(1)],
+      ['b', fileEntry(2)],
+      ['c\\"q', fileEntry(4)], // an escape: a record parsed as JSON among those read from bytes
+    ]);
+    await saveState(path, meta, { tree, conflicts: [], unsure: new Set() });
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    // the record of `a` again after `b`, with another size; the escaped one twice
+    const [head, a, b, q] = lines as [string, string, string, string];
+    lines.splice(0, 4, head, a, b, a.replace(/,1,/, ',9,'), `${q},`, q);
+    await writeFile(path, lines.join('\n'));
+    const parsed = JSON.parse(lines.join('\n')).entries as Record<string, unknown>;
+    const back = await loadState(path, { target: '/app' });
+    assert.equal(back.tree.size, 3);
+    assert.deepEqual([...back.tree.keys()].sort(), Object.keys(parsed).sort());
+    assert.equal(back.tree.get('a')!.lSize, 9);
+    assert.deepEqual(back.tree.get('b'), fileEntry(2));
+    assert.deepEqual(back.tree.get('c\\"q'), fileEntry(4));
+  });
+
   test('a file in one line (as written before) still loads', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'composync-state-'));
     const path = join(dir, 'old.json');

@@ -289,7 +289,7 @@ function takeRecord(tree: StateTable, buf: Buffer, start: number, end: number): 
     i = j + 1;
   }
   if (i !== end && !(i === end - 1 && buf[i] === COMMA)) return false;
-  tree.setFields(
+  tree.loadFields(
     buf.toString('utf8', start + 1, keyEnd),
     kind[0],
     text,
