@@ -269,6 +269,26 @@ describe('state store', () => {
     assert.equal(back.journaled, 4);
   });
 
+  test('records changed while a base is written reach the file through the journal after it', async () => {
+    // a state loaded from its file (a compact table), as a session holds it
+    const { path, state } = await based(20_000);
+    const writing = saveState(path, meta, state);
+    // the write yields between chunks: change the tree meanwhile, as watch batches do, behind
+    // and ahead of the record being written
+    for (let round = 0; round < 12; round++) {
+      await new Promise((r) => setImmediate(r));
+      for (let i = round; i < 20_000; i += 997) record(state, `f${i}`);
+      for (let i = round + 1; i < 20_000; i += 1_499) record(state, `f${i}`, fileEntry(i + 50_000));
+      record(state, `new/${round}`, fileEntry(round));
+    }
+    await writing;
+    assert.ok(state.dirty!.size > 0);
+    await saveStateNow(path, meta, state); // the journal line for what changed
+    const back = await loadState(path, stored);
+    assert.equal(back.tree.size, state.tree.size);
+    assert.deepEqual([...back.tree].sort(), [...state.tree].sort());
+  });
+
   test('a journal line torn by a crash is skipped, and later lines still apply', async () => {
     const { path, state } = await based(10);
     record(state, 'f1', fileEntry(11));

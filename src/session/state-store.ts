@@ -319,15 +319,17 @@ const rowOf = (e: StateEntry): Row => [
 
 /**
  * Write a state now as a new base (atomically), one record per line, and drop the journal. The
- * tree is copied first and serialized in chunks that are written as they are made, yielding
- * between them, so a state of 100,000 entries never blocks the event loop for long (a watch
- * batch arriving meanwhile is not held up) and never exists as one string. Entries are replaced
- * in the tree, never changed in place, so the copy is consistent; what changes after the copy
- * is left in `dirty` for the journal.
+ * tree is serialized in chunks that are written as they are made, yielding between them, so a
+ * state of 100,000 entries never blocks the event loop for long (a watch batch arriving
+ * meanwhile is not held up) and never exists as one string. The tree is read as it is, not
+ * copied first (a copy of 100,000 records was 10 MB of entries at the end of an initial copy,
+ * when memory peaks): a path that changes while the file is written may be in it with either
+ * value or not at all, and it is in `dirty`, emptied as the write begins, so the journal written
+ * after this base holds what it is now.
  */
 export async function saveState(path: string, meta: Meta, state: RuleState): Promise<void> {
   const gen = randomBytes(6).toString('hex');
-  const rows = [...state.tree];
+  const rows = state.tree.entries();
   state.gen = undefined;
   state.dirty = new Set();
   const conflicts = JSON.stringify(state.conflicts);
@@ -335,15 +337,20 @@ export async function saveState(path: string, meta: Meta, state: RuleState): Pro
   const unsure = state.unsure?.size ? `,"unsure":${JSON.stringify([...state.unsure])}` : '';
   async function* text() {
     yield `${head.slice(0, -1)},${ENTRIES_OPEN}\n`;
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      if (i > 0) await new Promise((r) => setImmediate(r));
-      let part = '';
-      for (let j = i; j < Math.min(i + CHUNK, rows.length); j++) {
-        const [p, e] = rows[j]!;
-        part += `${JSON.stringify(p)}:${JSON.stringify(rowOf(e))}${j < rows.length - 1 ? ',' : ''}\n`;
+    // each record ends with a comma but the last, which is only known once the tree ends
+    let part = '';
+    let first = true;
+    for (let n = 0, r = rows.next(); !r.done; n++, r = rows.next()) {
+      if (n > 0 && n % CHUNK === 0) {
+        yield part;
+        part = '';
+        await new Promise((res) => setImmediate(res));
       }
-      yield part;
+      const [p, e] = r.value;
+      part += `${first ? '' : ',\n'}${JSON.stringify(p)}:${JSON.stringify(rowOf(e))}`;
+      first = false;
     }
+    yield `${part}${first ? '' : '\n'}`;
     yield `},"conflicts":${conflicts}${unsure}}\n`;
   }
   await writeFileAtomic(path, text());
