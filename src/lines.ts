@@ -6,24 +6,21 @@ import { StringDecoder } from 'node:string_decoder';
 
 /**
  * Call `onLine` for each '\n'-separated line of `source` (UTF-8 bytes or strings), then once for
- * what follows the last '\n' (an empty string when the source ends with one).
+ * what follows the last '\n' (an empty string when the source ends with one). The lines are split
+ * as bytes ({@link forEachLineBytes}; a '\n' byte is never part of another UTF-8 character) and
+ * each is decoded whole, so a character split across chunks reads back as one.
  */
 export async function forEachLine(
   source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   onLine: (line: string) => void,
 ): Promise<void> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  for await (const chunk of source) {
-    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    let from = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-      onLine(text.slice(from, nl));
-      from = nl + 1;
-    }
-    rest = text.slice(from);
-  }
-  onLine(rest + decoder.end());
+  await forEachLineBytes(bytesOf(source), (buf, start, end) =>
+    onLine(buf.toString('utf8', start, end)),
+  );
+}
+
+async function* bytesOf(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>) {
+  for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
 }
 
 /**

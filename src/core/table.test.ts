@@ -71,9 +71,11 @@ test('a state table reads back what was set, as a Map of the same calls does', (
 
 test('an entry table reads back what was set, as a Map of the same calls does', () => {
   behavesAsMap(() => new EntryTable(), entry);
-  // made with room for rows at once, below and past that room
-  behavesAsMap(() => new EntryTable({ capacity: 3 }), entry);
-  behavesAsMap(() => new EntryTable({ capacity: 5000 }), entry);
+  // made beside a tree that is not a state table: with room for as many rows at once, below
+  // and past that room
+  const sized = (n: number) => new Map(Array.from({ length: n }, (_, i) => [`s/${i}`, i]));
+  behavesAsMap(() => new EntryTable({ beside: sized(3) }), entry);
+  behavesAsMap(() => new EntryTable({ beside: sized(5000) }), entry);
 });
 
 test('tables grow past their first columns and reuse the rows of deleted keys', () => {

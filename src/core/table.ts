@@ -80,24 +80,23 @@ abstract class Table<V> implements PathMap<V> {
 
   /**
    * @param opts.lendsKeys the table's keys are handed out by {@link keyOf}
-   * @param opts.capacity rows to make room for at once (a tree about to be filled with about
-   *   as many paths as another: no column is copied while it grows)
    * @param opts.beside a state tree this table is filled beside: aligned with it when it is a
-   *   table that lends its keys, else room is made for as many rows as it has
+   *   table that lends its keys, else room is made for as many rows as it has (a tree about to
+   *   be filled with about as many paths: no column is copied while it grows)
    */
-  constructor(opts: { lendsKeys: boolean; capacity?: number; beside?: PathMap<unknown> }) {
+  constructor(opts: { lendsKeys: boolean; beside?: PathMap<unknown> }) {
     const b = opts.beside;
-    let initial = opts.capacity ?? 0;
+    let initial = 0;
     if (b instanceof Table && b.keyAt !== null && b.beside === null && !opts.lendsKeys) {
       this.beside = b;
       this.alignedRows = b.next;
       this.besideDeletions = b.deletions;
       this.next = b.next;
-      initial = Math.max(initial, b.next + 1024);
-    } else if (b) initial = Math.max(initial, b.size);
+      initial = b.next + 1024;
+    } else if (b) initial = b.size;
     this.byRow = this.beside !== null;
     this.keyAt = opts.lendsKeys || this.byRow ? [] : null;
-    this.initial = Math.max(0, initial);
+    this.initial = initial;
   }
 
   get size(): number {
@@ -252,27 +251,25 @@ abstract class Table<V> implements PathMap<V> {
 
   /** The row of `key`, taken when it has none (its kind is set by the caller at once). */
   private place(key: string): number {
+    const found = this.find(key);
+    if (found >= 0) return found;
+    // a path the state holds takes the state's row (find saw it empty, and the key is not in the
+    // map: taken there before the state had it, it would have been found)
     const b = this.beside;
-    if (b !== null && this.aligned(b)) {
-      const r = b.lookup(key);
+    if (b !== null) {
+      const r = b.lookup(key); // the memo's: find has just asked
       if (r !== undefined && r < this.alignedRows) {
-        if (this.kinds[r]! > 0) return r;
-        // a key taken into the map before the state had it stays there
-        if (this.rows.size === 0 || !this.rows.has(key)) {
-          this.keyAt![r] = b.keyAt![r];
-          this.count++;
-          return r;
-        }
+        this.keyAt![r] = b.keyAt![r];
+        this.count++;
+        return r;
       }
     }
-    let r = this.lookup(key);
-    if (r === undefined) {
-      r = this.free.pop() ?? this.next++;
-      this.rows.set(key, r);
-      this.memoRow = r; // the memo is this key's (lookup just set it)
-      if (this.keyAt) this.keyAt[r] = key;
-      this.count++;
-    }
+    const r = this.free.pop() ?? this.next++;
+    this.rows.set(key, r);
+    this.memoKey = key;
+    this.memoRow = r;
+    if (this.keyAt) this.keyAt[r] = key;
+    this.count++;
     return r;
   }
 
@@ -397,11 +394,8 @@ export class StateTable extends Table<StateEntry> {
 
 /** A scanned tree ({@link Entry} per path): what a walk or a container listing produces. */
 export class EntryTable extends Table<Entry> {
-  /**
-   * @param opts.capacity rows to make room for at once
-   * @param opts.beside the state tree the table is filled beside, to align with (see Table)
-   */
-  constructor(opts: { capacity?: number; beside?: PathMap<unknown> } = {}) {
+  /** @param opts.beside the state tree the table is filled beside, to align with (see Table) */
+  constructor(opts: { beside?: PathMap<unknown> } = {}) {
     super({ lendsKeys: false, ...opts });
   }
 

@@ -151,10 +151,7 @@ async function readJournal(
     records += j.s.length + j.d.length;
   };
   try {
-    await forEachLine(
-      createReadStream(journalPath(path), { encoding: 'utf8' }) as AsyncIterable<string>,
-      take,
-    );
+    await forEachLine(createReadStream(journalPath(path)) as AsyncIterable<Buffer>, take);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -339,18 +336,16 @@ export async function saveState(path: string, meta: Meta, state: RuleState): Pro
     yield `${head.slice(0, -1)},${ENTRIES_OPEN}\n`;
     // each record ends with a comma but the last, which is only known once the tree ends
     let part = '';
-    let first = true;
-    for (let n = 0, r = rows.next(); !r.done; n++, r = rows.next()) {
+    let n = 0;
+    for (const [p, e] of rows) {
       if (n > 0 && n % CHUNK === 0) {
         yield part;
         part = '';
         await new Promise((res) => setImmediate(res));
       }
-      const [p, e] = r.value;
-      part += `${first ? '' : ',\n'}${JSON.stringify(p)}:${JSON.stringify(rowOf(e))}`;
-      first = false;
+      part += `${n++ === 0 ? '' : ',\n'}${JSON.stringify(p)}:${JSON.stringify(rowOf(e))}`;
     }
-    yield `${part}${first ? '' : '\n'}`;
+    yield `${part}${n === 0 ? '' : '\n'}`;
     yield `},"conflicts":${conflicts}${unsure}}\n`;
   }
   await writeFileAtomic(path, text());
